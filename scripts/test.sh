@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Runs every test of the project from a fresh clone: builds all modules and runs their tests
+# (the end-to-end test installs Jaeger itself through scripts/jaeger.sh).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+exec mvn -B -ntp verify "$@"
