@@ -319,6 +319,15 @@ public final class Cancellation {
     return onCancel(c -> future.cancel(true));
   }
 
+  /** Listeners and children still registered; for tests that check nothing accumulates. */
+  synchronized int registeredCount() {
+    int n = 0;
+    for (Listener l = head; l != null; l = l.next) {
+      n++;
+    }
+    return n;
+  }
+
   @Override
   public String toString() {
     ContextDoneException c = cause;
