@@ -7,10 +7,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 mode="${1:-full}"
 filter="${2:-.*}"
-mvn -B -ntp -q -pl benchmarks -am package -DskipTests -Dspotless.check.skip=true
 cp_file="$(mktemp)"
 trap 'rm -f "$cp_file"' EXIT
-mvn -B -ntp -q -pl benchmarks dependency:build-classpath -Dmdep.outputFile="$cp_file" >/dev/null
+# One reactor run, so the sibling modules resolve to the jars just built; the benchmarks module
+# comes last and leaves its class path in the file.
+mvn -B -ntp -q -pl benchmarks -am package dependency:build-classpath \
+  -DskipTests -Dspotless.check.skip=true -Dmdep.outputFile="$cp_file"
 cp="benchmarks/target/classes:$(cat "$cp_file")"
 args=(-prof gc -rf text)
 if [ "$mode" = quick ]; then
