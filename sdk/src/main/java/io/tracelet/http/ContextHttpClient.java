@@ -42,6 +42,11 @@ import java.util.regex.Pattern;
  *       as its cause.
  * </ul>
  *
+ * <p>The future from {@code sendAsync} is completed exceptionally with the context's cause, so it
+ * {@linkplain java.util.concurrent.Future#isCancelled() is cancelled}; note that on JDK 23+ its
+ * {@code get()} throws a new {@code CancellationException} whose cause is that exception (read it
+ * with {@code handle} or {@code exceptionally} to see it directly).
+ *
  * <p>Cancellation covers the call until the response is returned: a streaming body ({@code
  * BodyHandlers.ofInputStream()}) read afterwards is the caller's to close. {@code close()}, {@code
  * shutdown()} and friends (JDK 21+) are passed on to the decorated client.

@@ -85,6 +85,10 @@ final class TracedHttpClient extends HttpClient {
       throw e;
     } catch (ExecutionException e) {
       throw rethrow(e.getCause());
+    } catch (CancellationException e) {
+      // JDK 23+ get() wraps the stored exception in a new CancellationException("get"): unwrap it,
+      // so the caller of send() gets the context's cause on every JDK.
+      throw e.getCause() instanceof ContextDoneException ? (ContextDoneException) e.getCause() : e;
     }
   }
 

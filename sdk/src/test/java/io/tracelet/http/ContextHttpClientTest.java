@@ -43,6 +43,8 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledForJreRange;
+import org.junit.jupiter.api.condition.JRE;
 
 class ContextHttpClientTest {
 
@@ -226,8 +228,7 @@ class ContextHttpClientTest {
       }
       assertThat(downstream.slowEntered.await(10, TimeUnit.SECONDS)).isTrue();
       ctx.cancel();
-      assertThatThrownBy(() -> call.get(10, TimeUnit.SECONDS))
-          .isInstanceOf(CanceledException.class);
+      assertThat(failureOf(call)).isInstanceOf(CanceledException.class);
     }
   }
 
@@ -240,7 +241,8 @@ class ContextHttpClientTest {
           .isInstanceOf(DeadlineExceededException.class);
       CompletableFuture<HttpResponse<String>> async =
           client.sendAsync(get("/ok"), BodyHandlers.ofString());
-      assertThatThrownBy(async::get).isInstanceOf(DeadlineExceededException.class);
+      assertThat(async.isCancelled()).isTrue();
+      assertThat(failureOf(async)).isInstanceOf(DeadlineExceededException.class);
     }
     assertThat(downstream.requests).hasValue(0);
     assertThat(exporter.getFinishedSpanItems()).isEmpty();
@@ -268,6 +270,16 @@ class ContextHttpClientTest {
   }
 
   @Test
+  @EnabledForJreRange(min = JRE.JAVA_21)
+  void closingTheDecorator_closesTheDecoratedClient() throws Exception {
+    HttpClient own = HttpClient.newHttpClient();
+    HttpClient decorated = ContextHttpClient.wrap(own);
+    // Compiled for Java 17: HttpClient.close()/isTerminated() (JDK 21) are reached reflectively.
+    HttpClient.class.getMethod("close").invoke(decorated);
+    assertThat(HttpClient.class.getMethod("isTerminated").invoke(own)).isEqualTo(true);
+  }
+
+  @Test
   void badHeaderName_failsAtBuildTime() {
     assertThatThrownBy(() -> ContextHttpClient.builder(plain).setDeadlineHeader("X Bad\r\n"))
         .isInstanceOf(IllegalArgumentException.class)
@@ -282,6 +294,11 @@ class ContextHttpClientTest {
         .isEqualTo("https://REDACTED:REDACTED@example.com:8443/a?X-Goog-Signature=REDACTED&q=1#f");
     assertThat(UrlRedaction.redact(URI.create("http://example.com/a?q=1")))
         .isEqualTo("http://example.com/a?q=1");
+  }
+
+  /** The exception the future was completed with, as stored (JDK 23+ get() wraps it). */
+  private static Throwable failureOf(CompletableFuture<?> future) {
+    return future.handle((value, error) -> error).orTimeout(10, TimeUnit.SECONDS).join();
   }
 
   private HttpRequest get(String path) {
