@@ -72,9 +72,9 @@ public final class SpanScope implements AutoCloseable {
 
   /**
    * Restores the previous context and ends the span, exactly once. If the span's context is
-   * cancelled or past its deadline by then, the span gets {@link #CANCELLED}, {@link
-   * #CANCEL_CAUSE} and a {@code tracelet.cancelled} event with the cause (and {@link
-   * #CANCEL_REASON}); that alone does not make it an error.
+   * cancelled or past its deadline by then, the span gets {@link #CANCELLED}, {@link #CANCEL_CAUSE}
+   * and a {@code tracelet.cancelled} event with the cause (and {@link #CANCEL_REASON}); that alone
+   * does not make it an error.
    */
   @Override
   public void close() {
