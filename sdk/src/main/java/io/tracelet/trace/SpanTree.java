@@ -46,7 +46,7 @@ import org.slf4j.LoggerFactory;
 public final class SpanTree implements SpanProcessor {
 
   /** The logger trees are written to. */
-  public static final String LOGGER_NAME = "io.tracelet.spans.tree";
+  public static final String LOGGER_NAME = "io.tracelet.spantree";
 
   private final int maxSpansPerTree;
   private final int maxTracesInFlight;
