@@ -36,7 +36,9 @@ public final class TracingConfig {
     TRUST_INCOMING("trust-incoming", "boolean", "true", "false"),
     /** The longest a request may take; {@code none} for no limit. */
     REQUEST_TIMEOUT("request-timeout", "duration or none", "none", "2s"),
-    /** The header that carries the caller's remaining time in milliseconds; {@code none} to ignore. */
+    /**
+     * The header that carries the caller's remaining time in milliseconds; {@code none} to ignore.
+     */
     DEADLINE_HEADER(
         "deadline-header", "header name or none", "X-Request-Timeout-Ms", "Grpc-Timeout-Ms"),
     /** The longest deadline accepted from the deadline header. */

@@ -32,8 +32,8 @@ final class HttpSemconv {
   }
 
   /**
-   * The span name: {@code METHOD route}, or {@code METHOD} without a route; {@code HTTP} stands
-   * for an unknown method, as the semantic conventions say.
+   * The span name: {@code METHOD route}, or {@code METHOD} without a route; {@code HTTP} stands for
+   * an unknown method, as the semantic conventions say.
    */
   static String spanName(String semconvMethod, String route) {
     String m = OTHER_METHOD.equals(semconvMethod) ? "HTTP" : semconvMethod;

@@ -17,12 +17,12 @@ import java.util.Locale;
  *       so a new trace starts; OpenTelemetry would read whichever value the container returns
  *       first.
  *   <li>{@code tracestate} sent more than once is combined in order, then normalized by {@link
- *       TraceStateCodec}: OpenTelemetry drops the whole tracestate on a duplicated key or more
- *       than 32 members.
+ *       TraceStateCodec}: OpenTelemetry drops the whole tracestate on a duplicated key or more than
+ *       32 members.
  *   <li>Optional whitespace around values is removed: OpenTelemetry rejects a {@code traceparent}
  *       with a leading space.
- *   <li>{@code baggage} over the W3C limits (64 members, 8192 bytes across all headers) is
- *       dropped whole rather than partly kept, so an oversize header never half-applies.
+ *   <li>{@code baggage} over the W3C limits (64 members, 8192 bytes across all headers) is dropped
+ *       whole rather than partly kept, so an oversize header never half-applies.
  * </ul>
  *
  * Header names are matched case-insensitively (the {@link HeaderSource} contract).

@@ -5,8 +5,8 @@ import java.util.List;
 import java.util.regex.Pattern;
 
 /**
- * Matches paths against globs: {@code *} matches within one segment, {@code **} across segments,
- * so {@code /metrics/**} matches {@code /metrics} and everything below it.
+ * Matches paths against globs: {@code *} matches within one segment, {@code **} across segments, so
+ * {@code /metrics/**} matches {@code /metrics} and everything below it.
  */
 final class PathGlobs {
 

@@ -31,7 +31,8 @@ import java.util.concurrent.ThreadLocalRandom;
 public final class ServerTracing {
 
   /** The span attribute holding the request ID. */
-  public static final AttributeKey<String> REQUEST_ID = AttributeKey.stringKey("tracelet.request_id");
+  public static final AttributeKey<String> REQUEST_ID =
+      AttributeKey.stringKey("tracelet.request_id");
 
   /** The Go middleware's trace ID header. */
   public static final String TRACE_ID_HEADER = "X-Trace-ID";
@@ -48,7 +49,8 @@ public final class ServerTracing {
    *
    * @param propagator reads the incoming context; it is handed {@link IncomingGetter}
    */
-  public ServerTracing(Settings settings, OpenTelemetry openTelemetry, TextMapPropagator propagator) {
+  public ServerTracing(
+      Settings settings, OpenTelemetry openTelemetry, TextMapPropagator propagator) {
     this.settings = settings;
     this.tracer = openTelemetry.getTracer(INSTRUMENTATION_NAME);
     this.propagator = propagator;
@@ -177,10 +179,10 @@ public final class ServerTracing {
   }
 
   /**
-   * A remote parent for the Go middleware's {@code X-Trace-ID}: it carries only a trace ID, so
-   * the parent span ID is generated. It is marked sampled because the Go side records every
-   * request it sends an ID for; with a parent-based sampler an unsampled parent would silently
-   * drop the trace the caller asked to join.
+   * A remote parent for the Go middleware's {@code X-Trace-ID}: it carries only a trace ID, so the
+   * parent span ID is generated. It is marked sampled because the Go side records every request it
+   * sends an ID for; with a parent-based sampler an unsampled parent would silently drop the trace
+   * the caller asked to join.
    */
   static SpanContext fromTraceIdHeader(String value) {
     if (value == null) {

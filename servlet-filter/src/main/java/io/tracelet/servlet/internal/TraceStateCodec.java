@@ -28,10 +28,10 @@ public final class TraceStateCodec {
 
   /**
    * Combines the values of every {@code tracestate} header in order and returns a normalized
-   * header: list members without surrounding whitespace, empty members dropped, a repeated key
-   * kept only where it first appears (the leftmost member is the most recent), at most 32
-   * members. Returns {@code null} when there is nothing, or when a member is malformed (the spec
-   * says a tracestate that cannot be parsed is not propagated at all).
+   * header: list members without surrounding whitespace, empty members dropped, a repeated key kept
+   * only where it first appears (the leftmost member is the most recent), at most 32 members.
+   * Returns {@code null} when there is nothing, or when a member is malformed (the spec says a
+   * tracestate that cannot be parsed is not propagated at all).
    */
   public static String normalize(List<String> headerValues) {
     Map<String, String> members = new LinkedHashMap<>();
