@@ -1,7 +1,7 @@
 package io.tracelet.servlet;
 
 /** An embedded container running {@link AppServlet} behind a {@link TracingFilter}. */
-interface TestServer extends AutoCloseable {
+interface TestServer {
 
   int port();
 
@@ -9,6 +9,5 @@ interface TestServer extends AutoCloseable {
 
   LeakyFilter leakyFilter();
 
-  @Override
   void close() throws Exception;
 }
