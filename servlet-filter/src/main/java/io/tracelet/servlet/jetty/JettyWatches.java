@@ -17,7 +17,11 @@ final class JettyWatches {
 
   /** Jetty's core request behind an ee10 servlet request (also through wrappers), or null. */
   static Request coreRequest(HttpServletRequest request) {
-    return ServletContextRequest.getServletContextRequest(request);
+    try {
+      return ServletContextRequest.getServletContextRequest(request);
+    } catch (IllegalStateException notJetty) {
+      return null;
+    }
   }
 
   static Watch watch(HttpServletRequest servletRequest, Runnable onDisconnect) {
