@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.TimeoutException;
+import org.eclipse.jetty.http.HttpParser;
 import org.eclipse.jetty.io.Content;
 import org.eclipse.jetty.io.EndPoint;
 import org.eclipse.jetty.io.SocketChannelEndPoint;
@@ -140,8 +141,8 @@ final class ReadProbe {
       @Override
       public Content.Chunk read() {
         Content.Chunk chunk = super.read();
-        // The application just read (part of) the body; if that was the end of it, nobody will
-        // read the socket any more until the response is done, and probing becomes safe.
+        // The application just read (part of) the body; if that was all of it, Jetty will not
+        // read the socket again until the response is done, and probing becomes safe.
         arm();
         return chunk;
       }
@@ -202,7 +203,7 @@ final class ReadProbe {
           || bytesWaiting
           || interest != null
           || listeners.isEmpty()
-          || !connection.getParser().isComplete()
+          || !bodyReceived()
           || !endPoint.isOpen()) {
         return;
       }
@@ -215,6 +216,21 @@ final class ReadProbe {
         interest = null;
       }
     }
+  }
+
+  /**
+   * Whether the whole request has been taken from the socket, so that Jetty will not read it again
+   * before the response is done: the parser reached the end of the message, or (an application that
+   * read exactly Content-Length bytes and stopped) all declared bytes were parsed, in which case
+   * Jetty completes the message from what it has without filling. A chunked body counts only once
+   * its last chunk was parsed.
+   */
+  private boolean bodyReceived() {
+    HttpParser parser = connection.getParser();
+    return parser.isComplete()
+        || (parser.inContentState()
+            && parser.getContentLength() >= 0
+            && parser.getContentRead() >= parser.getContentLength());
   }
 
   /** Removes our read interest from the end point. Called with the lock held. */

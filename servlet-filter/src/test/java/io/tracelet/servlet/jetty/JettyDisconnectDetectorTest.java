@@ -224,6 +224,48 @@ class JettyDisconnectDetectorTest {
   }
 
   @Test
+  void bodyReadToItsLengthButNotToItsEnd_thenClientCloses_watchFires() throws Exception {
+    try (Socket socket = connect()) {
+      send(socket, post("/work?wait=1&read=exact", 5) + "hello");
+      assertThat(started.await(5, SECONDS)).isTrue();
+      assertThat(probe.get().isReadInterested()).isTrue();
+      long closedAt = System.nanoTime();
+      socket.close();
+
+      assertDisconnectedWithinBound(closedAt, "HTTP/1.1 after Content-Length bytes");
+    }
+  }
+
+  @Test
+  void bodyReadToItsLength_nextRequestOnTheConnectionIsAnswered() throws Exception {
+    try (Socket socket = connect()) {
+      send(socket, post("/work?wait=1&read=exact&id=1", 5) + "hello" + get("/work?id=2"));
+      assertThat(started.await(5, SECONDS)).isTrue();
+      release.countDown();
+
+      assertThat(readResponse(socket)).isEqualTo("id=1 body=hello");
+      assertThat(readResponse(socket)).isEqualTo("id=2 body=");
+      send(socket, post("/work?read=exact&id=3", 3) + "abc");
+      assertThat(readResponse(socket)).isEqualTo("id=3 body=abc");
+    }
+    assertThat(disconnects).hasValue(0);
+  }
+
+  @Test
+  void twoWatchesOnOneRequest_closingOneKeepsTheOther() throws Exception {
+    try (Socket socket = connect()) {
+      send(socket, get("/work?wait=1&second=1"));
+      assertThat(started.await(5, SECONDS)).isTrue();
+      assertThat(probe.get().watchCount()).isEqualTo(1);
+      assertThat(probe.get().isReadInterested()).isTrue();
+      long closedAt = System.nanoTime();
+      socket.close();
+
+      assertDisconnectedWithinBound(closedAt, "HTTP/1.1 second watch");
+    }
+  }
+
+  @Test
   void watchLeftOpenByTheApplication_isRemovedWhenTheRequestCompletes() throws Exception {
     try (Socket socket = connect()) {
       send(socket, get("/work?wait=1&leak=1&id=1"));
@@ -359,6 +401,11 @@ class JettyDisconnectDetectorTest {
         throws IOException {
       HttpServletRequest watched =
           request.getParameter("wrap") != null ? new HttpServletRequestWrapper(request) : request;
+      // Another watch on the same request, closed before the work starts, must not fire.
+      Watch earlier =
+          request.getParameter("second") == null
+              ? Watch.NONE
+              : detector.watch(request, () -> servletFailure.set("closed watch fired"));
       Watch watch =
           detector.watch(
               watched,
@@ -368,10 +415,15 @@ class JettyDisconnectDetectorTest {
                 disconnects.incrementAndGet();
                 disconnected.countDown();
               });
+      earlier.close();
       try {
         String body = "";
         if ("before".equals(request.getParameter("read"))) {
           body = new String(request.getInputStream().readAllBytes(), US_ASCII);
+        } else if ("exact".equals(request.getParameter("read"))) {
+          // Like a JSON parser that stops at the closing brace: never reads the end of the body.
+          body =
+              new String(request.getInputStream().readNBytes(request.getContentLength()), US_ASCII);
         }
         probe.set(ReadProbe.of(JettyWatches.coreRequest(request)));
         started.countDown();
