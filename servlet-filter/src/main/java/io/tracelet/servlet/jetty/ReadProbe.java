@@ -28,32 +28,34 @@ import org.slf4j.LoggerFactory;
  * Request#addFailureListener} nor the connection's close listener fires when an HTTP/1.1 client
  * leaves. HTTP/2 does not need this: its session keeps reading frames and fails the stream.
  *
- * <p>How: once the request's body has been read completely ({@code HttpParser.isComplete()}), Jetty
- * reads nothing from the socket until the response is done, and nobody else is interested in
- * reading it. So we register read interest ({@link EndPoint#tryFillInterested}) with a callback
- * that, when the socket becomes readable, asks the kernel how many bytes are waiting ({@code
- * FIONREAD}, which {@link InputStream#available()} of {@link SocketChannel#socket()} performs)
- * instead of reading them. Readable with nothing to read means the peer sent FIN (or RST): the
- * client is gone. Readable with bytes waiting means a pipelined request or other early data: we
- * leave them where they are for Jetty and stop probing, because an EOF behind those bytes cannot be
- * seen without reading them. Before Jetty continues with the connection (the stream's {@code
- * succeeded}/{@code failed}, reached through a {@link HttpStream.Wrapper}), and when the last watch
- * is closed, the read interest is withdrawn, so the next request on a keep-alive connection is read
- * by Jetty as usual.
+ * <p>How: once the request's body has been taken from the socket completely ({@code
+ * bodyReceived()}), Jetty reads nothing from the socket until the response is done, and nobody else
+ * is interested in reading it. So we register read interest ({@link EndPoint#tryFillInterested})
+ * with a callback that, when the socket becomes readable, asks the kernel how many bytes are
+ * waiting ({@code FIONREAD}, which {@link InputStream#available()} of {@link
+ * SocketChannel#socket()} performs) instead of reading them. Readable with nothing to read means
+ * the peer sent FIN (or RST): the client is gone. Readable with bytes waiting means a pipelined
+ * request or other early data: we leave them where they are for Jetty and stop probing, because an
+ * EOF behind those bytes cannot be seen without reading them. Before Jetty continues with the
+ * connection (the stream's {@code succeeded}/{@code failed}, reached through a {@link
+ * HttpStream.Wrapper}), and when the last watch is closed, the read interest is withdrawn, so the
+ * next request on a keep-alive connection is read by Jetty as usual.
  *
- * <p>Rejected alternatives: (1) registering read interest and filling the connection in the
- * callback, as in the naive version, steals or loses bytes of the next request; (2) reading early
- * bytes and handing them back to Jetty: {@code HttpConnection}'s request buffer is private, may be
- * in use by the application's reading thread, and {@code onUpgradeTo} is not meant to be called on
- * a live connection; (3) wrapping the {@code EndPoint} (or a custom {@code HttpConnectionFactory}
- * whose connection reads into a private buffer) would work but must reimplement every {@code
- * EndPoint} operation, including upgrades to h2c and WebSocket and idle timeouts, and needs to be
- * installed on every connector; (4) {@code EndPoint.isInputShutdown()} only changes after a read
- * returned -1, and {@code onIdleExpired} fires only after the idle timeout; (5) polling the socket
- * on a timer costs work for every running request and still needs a non-consuming check, which the
- * selector already gives us for free. The FIONREAD check is correct only while nobody else reads
- * the socket, which is why the probe is armed only after the body was read completely and is
- * withdrawn before Jetty's own reading resumes.
+ * <p>Rejected alternatives: (1) the naive version, read interest registered and left in place: when
+ * the request completes with read interest still registered, Jetty's {@code
+ * HttpStreamOverHTTP1.succeeded()} aborts the connection ("Pending read in onCompleted"), and a
+ * callback that fills the connection steals the bytes of the next request; (2) reading early bytes
+ * and handing them back to Jetty: {@code HttpConnection}'s request buffer is private, may be in use
+ * by the application's reading thread, and {@code onUpgradeTo} is not meant to be called on a live
+ * connection; (3) wrapping the {@code EndPoint} (or a custom {@code HttpConnectionFactory} whose
+ * connection reads into a private buffer) would work but must reimplement every {@code EndPoint}
+ * operation, including upgrades to h2c and WebSocket and idle timeouts, and needs to be installed
+ * on every connector; (4) {@code EndPoint.isInputShutdown()} only changes after a read returned -1,
+ * and {@code onIdleExpired} fires only after the idle timeout; (5) polling the socket on a timer
+ * costs work for every running request and still needs a non-consuming check, which the selector
+ * already gives us for free. The FIONREAD check is correct only while nobody else reads the socket,
+ * which is why the probe is armed only after the body was read completely and is withdrawn before
+ * Jetty's own reading resumes.
  *
  * <p>A client that half-closes its side after sending the request is reported as gone, as Go's
  * net/http does. Only plain TCP connections are probed ({@link SocketChannelEndPoint}); behind TLS
