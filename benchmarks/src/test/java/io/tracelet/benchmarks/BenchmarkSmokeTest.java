@@ -20,7 +20,7 @@ class BenchmarkSmokeTest {
   void everyBenchmarkRuns() throws Exception {
     Options options =
         new OptionsBuilder()
-            .include(ContextBenchmark.class.getName())
+            .include("io.tracelet.benchmarks.*")
             .forks(0)
             .warmupIterations(0)
             .measurementIterations(1)
@@ -28,7 +28,7 @@ class BenchmarkSmokeTest {
             .shouldFailOnError(true)
             .build();
     Collection<RunResult> results = new Runner(options).run();
-    assertThat(results).hasSize(6);
+    assertThat(results).hasSize(9);
     assertThat(results).allSatisfy(r -> assertThat(r.getPrimaryResult().getScore()).isPositive());
   }
 }
