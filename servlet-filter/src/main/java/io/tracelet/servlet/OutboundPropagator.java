@@ -1,0 +1,96 @@
+package io.tracelet.servlet;
+
+import io.opentelemetry.api.baggage.Baggage;
+import io.opentelemetry.api.baggage.BaggageBuilder;
+import io.opentelemetry.context.Context;
+import io.opentelemetry.context.propagation.TextMapGetter;
+import io.opentelemetry.context.propagation.TextMapPropagator;
+import io.opentelemetry.context.propagation.TextMapSetter;
+import io.tracelet.servlet.internal.TraceStateCodec;
+import java.util.Collection;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * Wraps a propagator for outbound calls: only baggage whose key is on the allow-list is sent, and
+ * {@code tracestate} is bounded to 512 characters by dropping whole entries (W3C Trace Context
+ * Level 2). Incoming baggage stays readable in the request context; it just does not leak onward.
+ *
+ * <pre>{@code
+ * TextMapPropagator outbound = OutboundPropagator.wrap(
+ *     openTelemetry.getPropagators().getTextMapPropagator(), List.of("tenant"));
+ * outbound.inject(Context.current(), httpRequestBuilder, (b, k, v) -> b.header(k, v));
+ * }</pre>
+ */
+public final class OutboundPropagator implements TextMapPropagator {
+
+  private final TextMapPropagator delegate;
+  private final Set<String> baggageAllowList;
+
+  private OutboundPropagator(TextMapPropagator delegate, Set<String> baggageAllowList) {
+    this.delegate = delegate;
+    this.baggageAllowList = baggageAllowList;
+  }
+
+  /**
+   * A propagator that injects like {@code delegate} but forwards only the allowed baggage keys and
+   * a bounded tracestate.
+   */
+  public static OutboundPropagator wrap(
+      TextMapPropagator delegate, Collection<String> baggageAllowList) {
+    return new OutboundPropagator(
+        Objects.requireNonNull(delegate, "delegate"), Set.copyOf(baggageAllowList));
+  }
+
+  @Override
+  public Collection<String> fields() {
+    return delegate.fields();
+  }
+
+  @Override
+  public <C> void inject(Context context, C carrier, TextMapSetter<C> setter) {
+    if (context == null || setter == null) {
+      return;
+    }
+    Context filtered = context;
+    Baggage baggage = Baggage.fromContextOrNull(context);
+    if (baggage != null && !baggage.isEmpty()) {
+      BaggageBuilder allowed = Baggage.builder();
+      baggage.forEach(
+          (key, entry) -> {
+            if (baggageAllowList.contains(key)) {
+              allowed.put(key, entry.getValue(), entry.getMetadata());
+            }
+          });
+      filtered = context.with(allowed.build());
+    }
+    delegate.inject(
+        filtered,
+        carrier,
+        (c, key, value) -> {
+          if ("tracestate".equalsIgnoreCase(key)) {
+            value = TraceStateCodec.truncate(value);
+            if (value == null) {
+              return;
+            }
+          }
+          setter.set(c, key, value);
+        });
+  }
+
+  @Override
+  public <C> Context extract(Context context, C carrier, TextMapGetter<C> getter) {
+    return delegate.extract(context, carrier, getter);
+  }
+
+  /** The allowed baggage keys. */
+  public List<String> baggageAllowList() {
+    return List.copyOf(baggageAllowList);
+  }
+
+  @Override
+  public String toString() {
+    return "OutboundPropagator{" + delegate + ", allow=" + baggageAllowList + "}";
+  }
+}

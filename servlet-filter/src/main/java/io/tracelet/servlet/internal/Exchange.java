@@ -1,0 +1,211 @@
+package io.tracelet.servlet.internal;
+
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.StatusCode;
+import io.opentelemetry.context.Context;
+import io.opentelemetry.semconv.ErrorAttributes;
+import io.opentelemetry.semconv.HttpAttributes;
+import io.tracelet.CancellableContext;
+import io.tracelet.ContextDoneException;
+import io.tracelet.DeadlineExceededException;
+import io.tracelet.RequestId;
+import java.io.IOException;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * One request in flight: its context (span, request ID, cancellation), the headers to write, and
+ * the outcome, recorded once by {@link #finish}.
+ */
+public final class Exchange {
+
+  /** How a failure that escaped the application is to be answered. */
+  public enum FailureKind {
+    /** Not ours: record it and rethrow it unchanged. */
+    APPLICATION,
+    /** The request's deadline passed: answer 504 if nothing is committed yet. */
+    DEADLINE_EXCEEDED,
+    /** The client left: nobody is waiting for an answer; log it, do not report an error. */
+    CLIENT_GONE
+  }
+
+  private static final int MAX_CAUSE_DEPTH = 16;
+
+  private final ServerTracing core;
+  private final CancellableContext cancellable;
+  private final Span span;
+  private final RequestId requestId;
+  private final String semconvMethod;
+  private final String mappingRoute;
+  private final ResponseHeaders responseHeaders;
+  private final AtomicBoolean finished = new AtomicBoolean();
+  private volatile boolean clientGone;
+  private volatile boolean timedOut;
+  private volatile Throwable recordedFailure;
+  private volatile AutoCloseable watch;
+
+  Exchange(
+      ServerTracing core,
+      CancellableContext cancellable,
+      Span span,
+      RequestId requestId,
+      String semconvMethod,
+      String mappingRoute) {
+    this.core = core;
+    this.cancellable = cancellable;
+    this.span = span;
+    this.requestId = requestId;
+    this.semconvMethod = semconvMethod;
+    this.mappingRoute = mappingRoute;
+    this.responseHeaders = core.responseHeaders(requestId, span);
+  }
+
+  /** The request context: make it current around the application. */
+  public Context context() {
+    return cancellable.context();
+  }
+
+  /** The request ID in use. */
+  public RequestId requestId() {
+    return requestId;
+  }
+
+  /** The server span; invalid on excluded paths. */
+  public Span span() {
+    return span;
+  }
+
+  /** The validated response headers to set before the application runs. */
+  public ResponseHeaders responseHeaders() {
+    return responseHeaders;
+  }
+
+  /** Whether {@link #finish} has run. */
+  public boolean isFinished() {
+    return finished.get();
+  }
+
+  /** Keeps {@code watch} to close when the request finishes. */
+  public void setWatch(AutoCloseable watch) {
+    this.watch = watch;
+  }
+
+  /** Cancels the request context because the client went away. */
+  public void clientDisconnected() {
+    clientGone = true;
+    cancellable.cancel(new IOException("client disconnected"));
+  }
+
+  /** Whether the client went away. */
+  public boolean isClientGone() {
+    return clientGone;
+  }
+
+  /** An asynchronous request timed out: its context is cancelled with deadline-exceeded. */
+  public void asyncTimedOut() {
+    timedOut = true;
+    cancellable.cancelDeadlineExceeded(new TimeoutException("async request timed out"));
+  }
+
+  /** Remembers a failure reported asynchronously, for {@link #finish}. */
+  public void recordFailure(Throwable failure) {
+    if (failure != null && recordedFailure == null) {
+      recordedFailure = failure;
+    }
+  }
+
+  /** Classifies a failure that escaped the application. */
+  public FailureKind classify(Throwable failure) {
+    ContextDoneException done = findDone(failure);
+    if (clientGone && (done != null || failure instanceof IOException)) {
+      return FailureKind.CLIENT_GONE;
+    }
+    if (done instanceof DeadlineExceededException
+        || (done != null
+            && cancellable.cancellation().cause() instanceof DeadlineExceededException)) {
+      return FailureKind.DEADLINE_EXCEEDED;
+    }
+    return FailureKind.APPLICATION;
+  }
+
+  private static ContextDoneException findDone(Throwable t) {
+    for (int i = 0; t != null && i < MAX_CAUSE_DEPTH; i++) {
+      if (t instanceof ContextDoneException) {
+        return (ContextDoneException) t;
+      }
+      t = t.getCause();
+    }
+    return null;
+  }
+
+  /**
+   * Records the outcome, ends the span and closes the request context; only the first call does
+   * anything.
+   *
+   * @param status the response status
+   * @param failure what escaped the application, or null
+   * @param committed whether the response was committed (a later 500 from the container is then
+   *     impossible)
+   * @param appRoute the route set by the application, or null
+   * @return whether this call finished the exchange
+   */
+  public boolean finish(int status, Throwable failure, boolean committed, String appRoute) {
+    if (!finished.compareAndSet(false, true)) {
+      return false;
+    }
+    try {
+      closeWatch();
+      if (span.getSpanContext().isValid()) {
+        record(status, failure == null ? recordedFailure : failure, committed, appRoute);
+      }
+    } finally {
+      span.end();
+      cancellable.close();
+    }
+    return true;
+  }
+
+  private void record(int status, Throwable failure, boolean committed, String appRoute) {
+    if (appRoute != null && !appRoute.equals(mappingRoute)) {
+      String route = core.admitRoute(appRoute);
+      if (route != null) {
+        span.updateName(HttpSemconv.spanName(semconvMethod, route));
+        span.setAttribute(HttpAttributes.HTTP_ROUTE, route);
+      }
+    }
+    int effective = status;
+    if (clientGone) {
+      span.addEvent("client disconnected");
+    } else if (failure != null) {
+      span.recordException(failure);
+      span.setAttribute(ErrorAttributes.ERROR_TYPE, failure.getClass().getName());
+      span.setStatus(StatusCode.ERROR);
+      if (!committed && status < 500) {
+        // The container answers an escaped exception with 500.
+        effective = 500;
+      }
+    }
+    if (effective > 0) {
+      span.setAttribute(HttpAttributes.HTTP_RESPONSE_STATUS_CODE, (long) effective);
+    }
+    if (effective >= 500 && !clientGone) {
+      span.setStatus(StatusCode.ERROR);
+      if (failure == null) {
+        span.setAttribute(
+            ErrorAttributes.ERROR_TYPE, timedOut ? "timeout" : Integer.toString(effective));
+      }
+    }
+  }
+
+  private void closeWatch() {
+    AutoCloseable w = watch;
+    if (w != null) {
+      try {
+        w.close();
+      } catch (Exception e) {
+        // A detector that fails to clean up must not break the request's completion.
+        org.slf4j.LoggerFactory.getLogger(Exchange.class).debug("disconnect watch close failed", e);
+      }
+    }
+  }
+}

@@ -1,0 +1,22 @@
+package io.tracelet.servlet.internal;
+
+import java.util.List;
+
+/** The request headers as the core sees them: container agnostic, so it is testable alone. */
+public interface HeaderSource {
+
+  /** Every header name present (any case). */
+  Iterable<String> names();
+
+  /**
+   * Every value of the header {@code name}, matched case-insensitively, in the order received;
+   * empty when absent.
+   */
+  List<String> values(String name);
+
+  /** The first value of {@code name}, or {@code null}. */
+  default String first(String name) {
+    List<String> v = values(name);
+    return v.isEmpty() ? null : v.get(0);
+  }
+}

@@ -1,0 +1,94 @@
+package io.tracelet.servlet.internal;
+
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.util.Locale;
+import java.util.Set;
+import java.util.StringJoiner;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** HTTP semantic-convention values: methods, redacted queries, bounded routes. */
+final class HttpSemconv {
+
+  private static final Logger log = LoggerFactory.getLogger(HttpSemconv.class);
+
+  static final String OTHER_METHOD = "_OTHER";
+
+  /** The most distinct routes used as span names; beyond it spans are named by method only. */
+  static final int MAX_ROUTES = 1000;
+
+  private static final Set<String> KNOWN_METHODS =
+      Set.of("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH");
+
+  private final Set<String> routes = ConcurrentHashMap.newKeySet();
+  private final AtomicBoolean routeLimitLogged = new AtomicBoolean();
+
+  /** The semconv method: the method itself when well known, else {@code _OTHER}. */
+  static String method(String method) {
+    return method != null && KNOWN_METHODS.contains(method) ? method : OTHER_METHOD;
+  }
+
+  /**
+   * The span name: {@code METHOD route}, or {@code METHOD} without a route; {@code HTTP} stands for
+   * an unknown method, as the semantic conventions say.
+   */
+  static String spanName(String semconvMethod, String route) {
+    String m = OTHER_METHOD.equals(semconvMethod) ? "HTTP" : semconvMethod;
+    return route == null ? m : m + " " + route;
+  }
+
+  /**
+   * Returns {@code route} if it may name spans, else {@code null}. Span names must stay few: an
+   * application that sets raw paths as routes would otherwise create one name per URL, so after
+   * {@value #MAX_ROUTES} distinct routes new ones are refused (and that is logged once).
+   */
+  String admitRoute(String route) {
+    if (route == null || route.length() > 256 || !ResponseHeaders.isPrintable(route, true)) {
+      return null;
+    }
+    if (routes.contains(route)) {
+      return route;
+    }
+    if (routes.size() < MAX_ROUTES) {
+      routes.add(route);
+      return route;
+    }
+    if (routeLimitLogged.compareAndSet(false, true)) {
+      log.warn(
+          "Tracelet: more than {} distinct routes; further routes are not used in span names."
+              + " Set routes as templates (/tasks/{{id}}), not as raw paths.",
+          MAX_ROUTES);
+    }
+    return null;
+  }
+
+  /**
+   * The query string with the values of sensitive parameters replaced by {@code REDACTED}; names
+   * are compared case-insensitively after URL decoding.
+   */
+  static String redactQuery(String query, Set<String> redact) {
+    if (query == null || query.isEmpty() || redact.isEmpty()) {
+      return query;
+    }
+    StringJoiner out = new StringJoiner("&");
+    for (String pair : query.split("&", -1)) {
+      int eq = pair.indexOf('=');
+      String rawName = eq < 0 ? pair : pair.substring(0, eq);
+      String name;
+      try {
+        name = URLDecoder.decode(rawName, StandardCharsets.UTF_8);
+      } catch (IllegalArgumentException e) {
+        name = rawName;
+      }
+      if (eq >= 0 && redact.contains(name.toLowerCase(Locale.ROOT))) {
+        out.add(rawName + "=REDACTED");
+      } else {
+        out.add(pair);
+      }
+    }
+    return out.toString();
+  }
+}

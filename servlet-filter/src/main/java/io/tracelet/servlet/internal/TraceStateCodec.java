@@ -1,0 +1,161 @@
+package io.tracelet.servlet.internal;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Parses and bounds {@code tracestate} per W3C Trace Context Level 2.
+ *
+ * <p>OpenTelemetry Java's own parsing (1.67) drops the whole tracestate when a key repeats or when
+ * there are more than 32 members, and reads one header only; Level 2 asks to combine repeated
+ * headers, keep at most 32 members, and a duplicated key must not cost the other vendors their
+ * entries. So the filter hands OpenTelemetry's propagator a tracestate already normalized here.
+ */
+public final class TraceStateCodec {
+
+  /** The most members a tracestate keeps. */
+  public static final int MAX_MEMBERS = 32;
+
+  /** The longest outbound tracestate, in characters. */
+  public static final int MAX_OUTBOUND_LENGTH = 512;
+
+  // Level 2 truncation: entries longer than this are dropped first.
+  private static final int LONG_ENTRY = 128;
+
+  private TraceStateCodec() {}
+
+  /**
+   * Combines the values of every {@code tracestate} header in order and returns a normalized
+   * header: list members without surrounding whitespace, empty members dropped, a repeated key kept
+   * only where it first appears (the leftmost member is the most recent), at most 32 members.
+   * Returns {@code null} when there is nothing, or when a member is malformed (the spec says a
+   * tracestate that cannot be parsed is not propagated at all).
+   */
+  public static String normalize(List<String> headerValues) {
+    Map<String, String> members = new LinkedHashMap<>();
+    for (String header : headerValues) {
+      if (header == null) {
+        continue;
+      }
+      for (String part : header.split(",", -1)) {
+        String member = trimOws(part);
+        if (member.isEmpty()) {
+          continue;
+        }
+        int eq = member.indexOf('=');
+        if (eq <= 0) {
+          return null;
+        }
+        String key = member.substring(0, eq);
+        String value = member.substring(eq + 1);
+        if (!isValidKey(key) || !isValidValue(value)) {
+          return null;
+        }
+        if (members.size() < MAX_MEMBERS) {
+          members.putIfAbsent(key, value);
+        }
+      }
+    }
+    if (members.isEmpty()) {
+      return null;
+    }
+    StringBuilder sb = new StringBuilder();
+    for (Map.Entry<String, String> e : members.entrySet()) {
+      if (sb.length() > 0) {
+        sb.append(',');
+      }
+      sb.append(e.getKey()).append('=').append(e.getValue());
+    }
+    return sb.toString();
+  }
+
+  /**
+   * Bounds an outbound tracestate to 512 characters by removing whole entries: first the entries
+   * longer than 128 characters, then from the end (the oldest), as Level 2 recommends.
+   */
+  public static String truncate(String header) {
+    if (header == null || header.length() <= MAX_OUTBOUND_LENGTH) {
+      return header;
+    }
+    List<String> entries = new ArrayList<>(List.of(header.split(",")));
+    int length = header.length();
+    for (int i = entries.size() - 1; i >= 0 && length > MAX_OUTBOUND_LENGTH; i--) {
+      if (entries.get(i).length() > LONG_ENTRY) {
+        length -= entries.get(i).length() + 1;
+        entries.remove(i);
+      }
+    }
+    while (length > MAX_OUTBOUND_LENGTH && !entries.isEmpty()) {
+      length -= entries.remove(entries.size() - 1).length() + 1;
+    }
+    return entries.isEmpty() ? null : String.join(",", entries);
+  }
+
+  static String trimOws(String s) {
+    int start = 0;
+    int end = s.length();
+    while (start < end && (s.charAt(start) == ' ' || s.charAt(start) == '\t')) {
+      start++;
+    }
+    while (end > start && (s.charAt(end - 1) == ' ' || s.charAt(end - 1) == '\t')) {
+      end--;
+    }
+    return s.substring(start, end);
+  }
+
+  /**
+   * The key grammar of the current spec: {@code simple-key = lcalpha 0*255(keychar)} or {@code
+   * multi-tenant-key = (lcalpha / DIGIT) 0*240(keychar) "@" lcalpha 0*13(keychar)}, where keychar
+   * is lowercase letter, digit, {@code _ - * /}.
+   */
+  static boolean isValidKey(String key) {
+    int at = key.indexOf('@');
+    if (at < 0) {
+      return key.length() <= 256 && isLcAlpha(key.charAt(0)) && allKeyChars(key, 1, key.length());
+    }
+    String tenant = key.substring(0, at);
+    String system = key.substring(at + 1);
+    return !tenant.isEmpty()
+        && tenant.length() <= 241
+        && (isLcAlpha(tenant.charAt(0)) || isDigit(tenant.charAt(0)))
+        && allKeyChars(tenant, 1, tenant.length())
+        && !system.isEmpty()
+        && system.length() <= 14
+        && isLcAlpha(system.charAt(0))
+        && allKeyChars(system, 1, system.length());
+  }
+
+  private static boolean allKeyChars(String s, int from, int to) {
+    for (int i = from; i < to; i++) {
+      char c = s.charAt(i);
+      if (!(isLcAlpha(c) || isDigit(c) || c == '_' || c == '-' || c == '*' || c == '/')) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** {@code value = 0*255(chr) nblk-chr}: printable ASCII except {@code ,} and {@code =}. */
+  static boolean isValidValue(String value) {
+    if (value.isEmpty() || value.length() > 256 || value.charAt(value.length() - 1) == ' ') {
+      return false;
+    }
+    for (int i = 0; i < value.length(); i++) {
+      char c = value.charAt(i);
+      if (c < 0x20 || c > 0x7e || c == ',' || c == '=') {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static boolean isLcAlpha(char c) {
+    return c >= 'a' && c <= 'z';
+  }
+
+  private static boolean isDigit(char c) {
+    return c >= '0' && c <= '9';
+  }
+}

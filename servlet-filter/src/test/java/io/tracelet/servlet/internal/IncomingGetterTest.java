@@ -1,0 +1,111 @@
+package io.tracelet.servlet.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.opentelemetry.api.baggage.Baggage;
+import io.opentelemetry.api.baggage.propagation.W3CBaggagePropagator;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.SpanContext;
+import io.opentelemetry.api.trace.propagation.W3CTraceContextPropagator;
+import io.opentelemetry.context.Context;
+import io.opentelemetry.context.propagation.TextMapGetter;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The W3C fixes of {@link IncomingGetter}; the {@code otelAlone_} tests pin down what the
+ * OpenTelemetry propagator does without it, which is why the layer exists.
+ */
+class IncomingGetterTest {
+
+  static final String TRACE_ID = "0af7651916cd43dd8448eb211c80319c";
+  static final String TP = "00-" + TRACE_ID + "-b7ad6b7169203331-01";
+
+  /** The naive getter: first value only, as a servlet's getHeader gives it. */
+  static final TextMapGetter<HeaderSource> NAIVE =
+      new TextMapGetter<>() {
+        @Override
+        public Iterable<String> keys(HeaderSource c) {
+          return c.names();
+        }
+
+        @Override
+        public String get(HeaderSource c, String key) {
+          return c.first(key);
+        }
+      };
+
+  static SpanContext extract(HeaderSource h, TextMapGetter<HeaderSource> getter) {
+    return Span.fromContext(
+            W3CTraceContextPropagator.getInstance().extract(Context.root(), h, getter))
+        .getSpanContext();
+  }
+
+  @Test
+  void otelAlone_rejectsLeadingWhitespace_dropsTracestateOnDuplicateKey_andReadsFirstTraceparent() {
+    assertThat(extract(TestHeaders.of("traceparent", " " + TP), NAIVE).isValid()).isFalse();
+    assertThat(
+            extract(TestHeaders.of("traceparent", TP, "tracestate", "a=1,b=2,a=3"), NAIVE)
+                .getTraceState()
+                .isEmpty())
+        .isTrue();
+    assertThat(
+            extract(
+                    TestHeaders.of(
+                        "traceparent",
+                        TP,
+                        "traceparent",
+                        "00-" + "1".repeat(32) + "-" + "2".repeat(16) + "-01"),
+                    NAIVE)
+                .isValid())
+        .isTrue();
+  }
+
+  @Test
+  void whitespaceAroundTraceparent_isAccepted() {
+    SpanContext sc =
+        extract(TestHeaders.of("TRACEPARENT", "\t" + TP + " "), IncomingGetter.INSTANCE);
+    assertThat(sc.getTraceId()).isEqualTo(TRACE_ID);
+  }
+
+  @Test
+  void repeatedTraceparent_isInvalid() {
+    HeaderSource h = TestHeaders.of("traceparent", TP, "traceparent", TP);
+    assertThat(extract(h, IncomingGetter.INSTANCE).isValid()).isFalse();
+    assertThat(
+            extract(TestHeaders.of("traceparent", TP + "," + TP), IncomingGetter.INSTANCE)
+                .isValid())
+        .isFalse();
+  }
+
+  @Test
+  void duplicatedTracestateKey_keepsTheOtherMembers() {
+    HeaderSource h =
+        TestHeaders.of("traceparent", TP, "tracestate", "a=1,b=2", "Tracestate", "a=3, c=4");
+    assertThat(extract(h, IncomingGetter.INSTANCE).getTraceState().asMap())
+        .containsOnlyKeys("a", "b", "c")
+        .containsEntry("a", "1");
+  }
+
+  @Test
+  void baggageWithinLimits_isReadFromAllHeaders() {
+    HeaderSource h = TestHeaders.of("baggage", "a=1", "baggage", "b=2");
+    Baggage b =
+        Baggage.fromContext(
+            W3CBaggagePropagator.getInstance().extract(Context.root(), h, IncomingGetter.INSTANCE));
+    assertThat(b.asMap()).containsOnlyKeys("a", "b");
+  }
+
+  @Test
+  void baggageOverLimits_isDroppedWhole() {
+    StringBuilder many = new StringBuilder();
+    for (int i = 0; i < 65; i++) {
+      many.append(i == 0 ? "" : ",").append("k").append(i).append("=v");
+    }
+    assertThat(IncomingGetter.baggage(java.util.List.of(many.toString()))).isEmpty();
+    assertThat(
+            IncomingGetter.baggage(
+                java.util.List.of("a=" + "x".repeat(5000), "b=" + "y".repeat(4000))))
+        .isEmpty();
+    assertThat(IncomingGetter.baggage(java.util.List.of("a=" + "x".repeat(8000)))).hasSize(1);
+  }
+}

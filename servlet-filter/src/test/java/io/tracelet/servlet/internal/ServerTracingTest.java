@@ -1,0 +1,190 @@
+package io.tracelet.servlet.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.StatusCode;
+import io.opentelemetry.api.trace.propagation.W3CTraceContextPropagator;
+import io.opentelemetry.context.Context;
+import io.opentelemetry.sdk.OpenTelemetrySdk;
+import io.opentelemetry.sdk.testing.exporter.InMemorySpanExporter;
+import io.opentelemetry.sdk.trace.SdkTracerProvider;
+import io.opentelemetry.sdk.trace.data.SpanData;
+import io.opentelemetry.sdk.trace.export.SimpleSpanProcessor;
+import io.opentelemetry.semconv.ErrorAttributes;
+import io.opentelemetry.semconv.HttpAttributes;
+import io.tracelet.CanceledException;
+import io.tracelet.Cancellation;
+import io.tracelet.DeadlineExceededException;
+import io.tracelet.RequestId;
+import io.tracelet.servlet.TracingConfig;
+import io.tracelet.servlet.internal.Exchange.FailureKind;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** The request core without a container. */
+class ServerTracingTest {
+
+  static final String TRACE_ID = "0af7651916cd43dd8448eb211c80319c";
+  static final String TP = "00-" + TRACE_ID + "-b7ad6b7169203331-01";
+
+  final InMemorySpanExporter exporter = InMemorySpanExporter.create();
+  final OpenTelemetrySdk otel =
+      OpenTelemetrySdk.builder()
+          .setTracerProvider(
+              SdkTracerProvider.builder()
+                  .addSpanProcessor(SimpleSpanProcessor.create(exporter))
+                  .build())
+          .build();
+
+  @AfterEach
+  void close() {
+    otel.close();
+  }
+
+  ServerTracing core(TracingConfig.Builder config) {
+    Settings s = Settings.resolve(config.build(), k -> null, k -> null, k -> null);
+    return new ServerTracing(s, otel, W3CTraceContextPropagator.getInstance());
+  }
+
+  static RequestInfo info(String path) {
+    return new RequestInfo("GET", path, path, null, "http", "localhost", 8080, "10.0.0.1", path);
+  }
+
+  @Test
+  void trustedRequest_usesIncomingParentRequestIdAndDeadline() {
+    Exchange ex =
+        core(TracingConfig.builder())
+            .begin(
+                info("/a"),
+                TestHeaders.of(
+                    "traceparent", TP, "x-request-id", "abc", "X-Request-Timeout-Ms", "60000"));
+    assertThat(Span.fromContext(ex.context()).getSpanContext().getTraceId()).isEqualTo(TRACE_ID);
+    assertThat(RequestId.fromContext(ex.context()).value()).isEqualTo("abc");
+    Cancellation c = Cancellation.fromContext(ex.context());
+    assertThat(c.remainingNanos()).isLessThanOrEqualTo(Duration.ofSeconds(30).toNanos());
+    assertThat(ex.finish(200, null, true, null)).isTrue();
+    assertThat(ex.finish(200, null, true, null)).isFalse();
+    assertThat(exporter.getFinishedSpanItems()).hasSize(1);
+    assertThat(c.isCancelled()).isTrue();
+  }
+
+  @Test
+  void configuredTimeout_andShorterIncomingDeadline_theEarlierWins() {
+    Exchange ex =
+        core(TracingConfig.builder().requestTimeout(Duration.ofSeconds(10)))
+            .begin(info("/a"), TestHeaders.of("X-Request-Timeout-Ms", "2000"));
+    assertThat(Cancellation.fromContext(ex.context()).remainingNanos())
+        .isLessThanOrEqualTo(Duration.ofSeconds(2).toNanos());
+    ex.finish(200, null, true, null);
+  }
+
+  @Test
+  void untrustedRequest_linksIncomingTrace_andGeneratesRequestId() {
+    Exchange ex =
+        core(TracingConfig.builder().trustIncoming(false))
+            .begin(
+                info("/a"),
+                TestHeaders.of(
+                    "traceparent", TP, "X-Request-ID", "abc", "X-Request-Timeout-Ms", "5"));
+    assertThat(RequestId.fromContext(ex.context()).value()).isNotEqualTo("abc");
+    assertThat(Cancellation.fromContext(ex.context()).hasDeadline()).isFalse();
+    ex.finish(200, null, true, null);
+    SpanData span = exporter.getFinishedSpanItems().get(0);
+    assertThat(span.getTraceId()).isNotEqualTo(TRACE_ID);
+    assertThat(span.getLinks())
+        .singleElement()
+        .satisfies(l -> assertThat(l.getSpanContext().getTraceId()).isEqualTo(TRACE_ID));
+  }
+
+  @Test
+  void goTraceId_becomesRemoteParentWithGeneratedSpanId() {
+    String go = "4bf92f3577b34da6a3ce929d0e0e4736";
+    Exchange ex = core(TracingConfig.builder()).begin(info("/a"), TestHeaders.of("X-Trace-ID", go));
+    ex.finish(200, null, true, null);
+    SpanData span = exporter.getFinishedSpanItems().get(0);
+    assertThat(span.getTraceId()).isEqualTo(go);
+    assertThat(span.getParentSpanContext().isRemote()).isTrue();
+    assertThat(span.getParentSpanContext().getSpanId()).hasSize(16).isNotEqualTo("0".repeat(16));
+    assertThat(ServerTracing.fromTraceIdHeader("4BF92F3577B34DA6A3CE929D0E0E4736").isValid())
+        .isFalse();
+    assertThat(ServerTracing.fromTraceIdHeader(go + "0").isValid()).isFalse();
+  }
+
+  @Test
+  void excludedPath_hasNoSpan_butRequestIdAndHeader() {
+    Exchange ex =
+        core(TracingConfig.builder().excludedPaths("/health"))
+            .begin(info("/health"), TestHeaders.of());
+    assertThat(ex.span().getSpanContext().isValid()).isFalse();
+    assertThat(ex.responseHeaders().list())
+        .extracting(Map.Entry::getKey)
+        .containsExactly("X-Request-ID");
+    ex.finish(200, null, true, null);
+    assertThat(exporter.getFinishedSpanItems()).isEmpty();
+  }
+
+  @Test
+  void responseHeaders_followToggles() {
+    Exchange ex =
+        core(TracingConfig.builder()
+                .responseRequestId(false)
+                .responseTraceResponse(false)
+                .responseTraceId(true)
+                .responseServerTiming(true))
+            .begin(info("/a"), TestHeaders.of());
+    assertThat(ex.responseHeaders().list())
+        .extracting(Map.Entry::getKey)
+        .containsExactly("X-Trace-ID", "Server-Timing");
+    ex.finish(200, null, true, null);
+  }
+
+  @Test
+  void uncommittedException_isRecordedAs500Error_andAppRouteRenamesSpan() {
+    Exchange ex = core(TracingConfig.builder()).begin(info("/a"), TestHeaders.of());
+    ex.finish(200, new IllegalArgumentException("x"), false, "/things/{id}");
+    SpanData span = exporter.getFinishedSpanItems().get(0);
+    assertThat(span.getName()).isEqualTo("GET /things/{id}");
+    assertThat(span.getStatus().getStatusCode()).isEqualTo(StatusCode.ERROR);
+    assertThat(span.getAttributes().get(HttpAttributes.HTTP_RESPONSE_STATUS_CODE)).isEqualTo(500L);
+    assertThat(span.getAttributes().get(ErrorAttributes.ERROR_TYPE))
+        .isEqualTo("java.lang.IllegalArgumentException");
+  }
+
+  @Test
+  void failures_areClassified() {
+    ServerTracing core = core(TracingConfig.builder().requestTimeout(Duration.ofMillis(1)));
+    Exchange timedOut = core.begin(info("/a"), TestHeaders.of());
+    // The 1 ms timer fires on the timer thread; wait for it through the context itself.
+    assertThat(awaitDone(timedOut)).isInstanceOf(DeadlineExceededException.class);
+    Throwable thrown = new RuntimeException(Cancellation.fromContext(timedOut.context()).cause());
+    assertThat(timedOut.classify(thrown)).isEqualTo(FailureKind.DEADLINE_EXCEEDED);
+    assertThat(timedOut.classify(new IllegalStateException())).isEqualTo(FailureKind.APPLICATION);
+    timedOut.finish(504, thrown, false, null);
+
+    Exchange gone = core(TracingConfig.builder()).begin(info("/a"), TestHeaders.of());
+    gone.clientDisconnected();
+    Throwable cause = Cancellation.fromContext(gone.context()).cause();
+    assertThat(cause).isInstanceOf(CanceledException.class);
+    assertThat(cause.getCause()).isInstanceOf(IOException.class);
+    assertThat(gone.classify(cause)).isEqualTo(FailureKind.CLIENT_GONE);
+    gone.finish(200, null, false, null);
+    SpanData span = exporter.getFinishedSpanItems().get(1);
+    assertThat(span.getStatus().getStatusCode()).isEqualTo(StatusCode.UNSET);
+    assertThat(span.getEvents()).extracting(e -> e.getName()).contains("client disconnected");
+    assertThat(Context.current()).isSameAs(Context.root());
+  }
+
+  private static Throwable awaitDone(Exchange ex) {
+    try {
+      Cancellation c = Cancellation.fromContext(ex.context());
+      assertThat(c.await(Duration.ofSeconds(10))).isTrue();
+      return c.cause();
+    } catch (InterruptedException e) {
+      throw new AssertionError(e);
+    }
+  }
+}
