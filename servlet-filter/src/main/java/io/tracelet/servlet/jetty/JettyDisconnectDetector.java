@@ -1,0 +1,65 @@
+package io.tracelet.servlet.jetty;
+
+import io.tracelet.servlet.internal.DisconnectDetector;
+import jakarta.servlet.http.HttpServletRequest;
+import java.util.Objects;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Notices, on Jetty 12 (ee10), that the client of a request closed its connection while the
+ * application is still working on it, over HTTP/1.1 and HTTP/2 (including h2c).
+ *
+ * <pre>{@code
+ * DisconnectDetector detector = new JettyDisconnectDetector();
+ * try (DisconnectDetector.Watch watch = detector.watch(request, context::cancel)) {
+ *   chain.doFilter(request, response);
+ * }
+ * }</pre>
+ *
+ * <p>HTTP/2: Jetty's request failure listener and the connection's close listener. HTTP/1.1 over
+ * plain TCP: additionally a read probe that sees the client's FIN without reading the connection's
+ * input, armed once the request body has been read completely (see {@code ReadProbe}); nothing has
+ * to be installed on the connector. Requests that are not Jetty ee10 requests, or Jetty classes
+ * that are not visible (for example from a web application deployed in a Jetty distribution, which
+ * hides server classes), give a watch that never fires.
+ */
+public final class JettyDisconnectDetector implements DisconnectDetector {
+  private static final Logger logger = LoggerFactory.getLogger(JettyDisconnectDetector.class);
+
+  private final boolean jettyVisible;
+
+  /** Creates a detector; never fails, even without Jetty on the class path. */
+  public JettyDisconnectDetector() {
+    this.jettyVisible = jettyVisible();
+  }
+
+  @Override
+  public Watch watch(HttpServletRequest request, Runnable onDisconnect) {
+    Objects.requireNonNull(request, "request");
+    Objects.requireNonNull(onDisconnect, "onDisconnect");
+    if (!jettyVisible) {
+      return Watch.NONE;
+    }
+    try {
+      return JettyWatches.watch(request, onDisconnect);
+    } catch (RuntimeException e) {
+      // Disconnect detection is best effort; it must never fail the request.
+      logger.debug("Not watching this request for a client disconnect", e);
+      return Watch.NONE;
+    }
+  }
+
+  private static boolean jettyVisible() {
+    ClassLoader loader = JettyDisconnectDetector.class.getClassLoader();
+    try {
+      Class.forName("org.eclipse.jetty.ee10.servlet.ServletContextRequest", false, loader);
+      Class.forName("org.eclipse.jetty.server.internal.HttpConnection", false, loader);
+      Class.forName(JettyWatches.class.getName(), true, loader);
+      return true;
+    } catch (ClassNotFoundException | LinkageError e) {
+      logger.debug("Jetty ee10 is not visible; client disconnects will not be detected", e);
+      return false;
+    }
+  }
+}

@@ -1,0 +1,328 @@
+package io.tracelet.servlet.jetty;
+
+import io.tracelet.servlet.internal.DisconnectDetector.Watch;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.channels.SocketChannel;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.TimeoutException;
+import org.eclipse.jetty.http.HttpParser;
+import org.eclipse.jetty.io.Content;
+import org.eclipse.jetty.io.EndPoint;
+import org.eclipse.jetty.io.SocketChannelEndPoint;
+import org.eclipse.jetty.server.HttpStream;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.internal.HttpConnection;
+import org.eclipse.jetty.util.Callback;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Notices that the client of an HTTP/1.1 request closed its connection while the request is still
+ * being handled, without reading a single byte of the connection's input.
+ *
+ * <p>Why this is needed: while a synchronous servlet runs, Jetty's {@code HttpConnection} does not
+ * read its connection (it reads again only when the response is done), so neither {@link
+ * Request#addFailureListener} nor the connection's close listener fires when an HTTP/1.1 client
+ * leaves. HTTP/2 does not need this: its session keeps reading frames and fails the stream.
+ *
+ * <p>How: once the request's body has been taken from the socket completely ({@code
+ * bodyReceived()}), Jetty reads nothing from the socket until the response is done, and nobody else
+ * is interested in reading it. So we register read interest ({@link EndPoint#tryFillInterested})
+ * with a callback that, when the socket becomes readable, asks the kernel how many bytes are
+ * waiting ({@code FIONREAD}, which {@link InputStream#available()} of {@link
+ * SocketChannel#socket()} performs) instead of reading them. Readable with nothing to read means
+ * the peer sent FIN (or RST): the client is gone. Readable with bytes waiting means a pipelined
+ * request or other early data: we leave them where they are for Jetty and stop probing, because an
+ * EOF behind those bytes cannot be seen without reading them. Before Jetty continues with the
+ * connection (the stream's {@code succeeded}/{@code failed}, reached through a {@link
+ * HttpStream.Wrapper}), and when the last watch is closed, the read interest is withdrawn, so the
+ * next request on a keep-alive connection is read by Jetty as usual.
+ *
+ * <p>Rejected alternatives: (1) the naive version, read interest registered and left in place: when
+ * the request completes with read interest still registered, Jetty's {@code
+ * HttpStreamOverHTTP1.succeeded()} aborts the connection ("Pending read in onCompleted"), and a
+ * callback that fills the connection steals the bytes of the next request; (2) reading early bytes
+ * and handing them back to Jetty: {@code HttpConnection}'s request buffer is private, may be in use
+ * by the application's reading thread, and {@code onUpgradeTo} is not meant to be called on a live
+ * connection; (3) wrapping the {@code EndPoint} (or a custom {@code HttpConnectionFactory} whose
+ * connection reads into a private buffer) would work but must reimplement every {@code EndPoint}
+ * operation, including upgrades to h2c and WebSocket and idle timeouts, and needs to be installed
+ * on every connector; (4) {@code EndPoint.isInputShutdown()} only changes after a read returned -1,
+ * and {@code onIdleExpired} fires only after the idle timeout; (5) polling the socket on a timer
+ * costs work for every running request and still needs a non-consuming check, which the selector
+ * already gives us for free. The FIONREAD check is correct only while nobody else reads the socket,
+ * which is why the probe is armed only after the body was read completely and is withdrawn before
+ * Jetty's own reading resumes.
+ *
+ * <p>A client that half-closes its side after sending the request is reported as gone, as Go's
+ * net/http does. Only plain TCP connections are probed ({@link SocketChannelEndPoint}); behind TLS
+ * the readable bytes are TLS records, and only the listeners of {@link JettyWatches} apply.
+ */
+final class ReadProbe {
+  private static final Logger logger = LoggerFactory.getLogger(ReadProbe.class);
+  private static final String ATTRIBUTE = ReadProbe.class.getName();
+
+  private final HttpConnection connection;
+  private final SocketChannelEndPoint endPoint;
+  private final InputStream socketInput;
+  private final Object lock = new Object();
+
+  // All guarded by lock.
+  private final List<Runnable> listeners = new ArrayList<>(1);
+  private Interest interest;
+  private boolean ended;
+  private boolean bytesWaiting;
+  private boolean disconnected;
+
+  private ReadProbe(HttpConnection connection, SocketChannelEndPoint endPoint, InputStream in) {
+    this.connection = connection;
+    this.endPoint = endPoint;
+    this.socketInput = in;
+  }
+
+  /**
+   * Adds {@code onEof} to the probe of {@code request}, creating it on the first call; returns the
+   * registration to close, or {@code null} when the request is not HTTP/1.1 over plain TCP or is
+   * already complete.
+   */
+  static Watch watch(Request request, Runnable onEof) {
+    ReadProbe probe = probeOf(request);
+    return probe == null ? null : probe.add(onEof);
+  }
+
+  /** The probe of {@code request}, if a watch created one; for tests. */
+  static ReadProbe of(Request request) {
+    return request.getAttribute(ATTRIBUTE) instanceof ReadProbe probe ? probe : null;
+  }
+
+  /** The number of open watches; 0 once the request completed. */
+  int watchCount() {
+    synchronized (lock) {
+      return listeners.size();
+    }
+  }
+
+  /** Whether our read interest is registered on the end point; never once the request completed. */
+  boolean isReadInterested() {
+    synchronized (lock) {
+      return interest != null;
+    }
+  }
+
+  private static ReadProbe probeOf(Request request) {
+    if (request.getAttribute(ATTRIBUTE) instanceof ReadProbe existing) {
+      return existing;
+    }
+    if (!(request.getConnectionMetaData().getConnection() instanceof HttpConnection connection)
+        || !(connection.getEndPoint() instanceof SocketChannelEndPoint endPoint)) {
+      return null;
+    }
+    InputStream in;
+    try {
+      // Unix domain channels have no Socket; the stream is only used for available(), never
+      // read from and never closed (closing it would close the connection).
+      in = endPoint.getChannel().socket().getInputStream();
+    } catch (IOException | UnsupportedOperationException e) {
+      return null;
+    }
+    ReadProbe probe = new ReadProbe(connection, endPoint, in);
+    try {
+      request.addHttpStreamWrapper(probe::wrap);
+    } catch (IllegalStateException noActiveStream) {
+      return null;
+    }
+    request.setAttribute(ATTRIBUTE, probe);
+    return probe;
+  }
+
+  private HttpStream wrap(HttpStream stream) {
+    return new HttpStream.Wrapper(stream) {
+      @Override
+      public Content.Chunk read() {
+        Content.Chunk chunk = super.read();
+        // The application just read (part of) the body; if that was all of it, Jetty will not
+        // read the socket again until the response is done, and probing becomes safe.
+        arm();
+        return chunk;
+      }
+
+      @Override
+      public void succeeded() {
+        end();
+        super.succeeded();
+      }
+
+      @Override
+      public void failed(Throwable x) {
+        end();
+        super.failed(x);
+      }
+    };
+  }
+
+  private Watch add(Runnable onEof) {
+    boolean gone;
+    synchronized (lock) {
+      if (ended) {
+        return null;
+      }
+      gone = disconnected;
+      if (!gone) {
+        listeners.add(onEof);
+      }
+    }
+    if (gone) {
+      onEof.run();
+      return Watch.NONE;
+    }
+    arm();
+    return () -> remove(onEof);
+  }
+
+  private void remove(Runnable onEof) {
+    synchronized (lock) {
+      if (listeners.remove(onEof) && listeners.isEmpty()) {
+        withdraw();
+      }
+    }
+  }
+
+  private void end() {
+    synchronized (lock) {
+      ended = true;
+      listeners.clear();
+      withdraw();
+    }
+  }
+
+  private void arm() {
+    synchronized (lock) {
+      if (ended
+          || disconnected
+          || bytesWaiting
+          || interest != null
+          || listeners.isEmpty()
+          || !bodyReceived()
+          || !endPoint.isOpen()) {
+        return;
+      }
+      Interest candidate = new Interest();
+      interest = candidate;
+      // A failure to register calls candidate.failed() on this thread; the lock is reentrant and
+      // listeners are then run on Jetty's executor, never while this lock is held.
+      if (!endPoint.tryFillInterested(candidate) && interest == candidate) {
+        // Someone else is reading after all (not expected once the body is complete): stay out.
+        interest = null;
+      }
+    }
+  }
+
+  /**
+   * Whether the whole request has been taken from the socket, so that Jetty will not read it again
+   * before the response is done: the parser reached the end of the message, or (an application that
+   * read exactly Content-Length bytes and stopped) all declared bytes were parsed, in which case
+   * Jetty completes the message from what it has without filling. A chunked body counts only once
+   * its last chunk was parsed.
+   */
+  private boolean bodyReceived() {
+    HttpParser parser = connection.getParser();
+    return parser.isComplete()
+        || (parser.inContentState()
+            && parser.getContentLength() >= 0
+            && parser.getContentRead() >= parser.getContentLength());
+  }
+
+  /** Removes our read interest from the end point. Called with the lock held. */
+  private void withdraw() {
+    Interest current = interest;
+    if (current == null) {
+      return;
+    }
+    interest = null;
+    // FillInterest has no "unregister"; failing it removes whatever callback is registered. While
+    // we hold the lock that can only be ours (or nothing, if it has just fired): Jetty registers
+    // read interest only before the body is complete or after the stream completed, and end()
+    // runs before the stream completes. current.failed() sees interest != current and returns.
+    endPoint.getFillInterest().onFail(new CancellationException("disconnect probe removed"));
+  }
+
+  private void onReadable(Interest fired) {
+    synchronized (lock) {
+      if (interest != fired) {
+        return;
+      }
+      interest = null;
+    }
+    int waiting;
+    try {
+      waiting = socketInput.available();
+    } catch (IOException e) {
+      // The socket is closed or broken: the client is gone either way.
+      waiting = 0;
+    }
+    if (waiting > 0) {
+      synchronized (lock) {
+        bytesWaiting = true;
+      }
+      return;
+    }
+    disconnected();
+  }
+
+  private void onFailed(Interest failed, Throwable cause) {
+    synchronized (lock) {
+      if (interest != failed) {
+        return;
+      }
+      interest = null;
+    }
+    if (cause instanceof TimeoutException) {
+      // Jetty fails read interest with an idle timeout only when no request is being handled;
+      // without our interest it would have closed the end point, so do that for it.
+      endPoint.close(cause);
+    }
+    disconnected();
+  }
+
+  private void disconnected() {
+    List<Runnable> toRun;
+    synchronized (lock) {
+      if (ended || disconnected) {
+        return;
+      }
+      disconnected = true;
+      toRun = List.copyOf(listeners);
+      listeners.clear();
+    }
+    for (Runnable listener : toRun) {
+      try {
+        connection.getConnector().getExecutor().execute(listener);
+      } catch (RuntimeException rejected) {
+        logger.debug("Running disconnect listener on the calling thread", rejected);
+        listener.run();
+      }
+    }
+  }
+
+  /** The read interest registered on the end point; one per arming. */
+  private final class Interest implements Callback {
+    @Override
+    public void succeeded() {
+      onReadable(this);
+    }
+
+    @Override
+    public void failed(Throwable x) {
+      onFailed(this, x);
+    }
+
+    @Override
+    public InvocationType getInvocationType() {
+      // The check is a syscall and the listeners are dispatched, but stay off the selector thread.
+      return InvocationType.BLOCKING;
+    }
+  }
+}

@@ -1,0 +1,450 @@
+package io.tracelet.servlet.jetty;
+
+import static java.nio.charset.StandardCharsets.US_ASCII;
+import static java.util.concurrent.TimeUnit.SECONDS;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.tracelet.servlet.internal.DisconnectDetector;
+import io.tracelet.servlet.internal.DisconnectDetector.Watch;
+import jakarta.servlet.http.HttpServlet;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletRequestWrapper;
+import jakarta.servlet.http.HttpServletResponse;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.lang.reflect.Proxy;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
+import org.eclipse.jetty.ee10.servlet.ServletHolder;
+import org.eclipse.jetty.http.HttpFields;
+import org.eclipse.jetty.http.HttpURI;
+import org.eclipse.jetty.http.HttpVersion;
+import org.eclipse.jetty.http.MetaData;
+import org.eclipse.jetty.http2.ErrorCode;
+import org.eclipse.jetty.http2.HTTP2Session;
+import org.eclipse.jetty.http2.api.Session;
+import org.eclipse.jetty.http2.api.Stream;
+import org.eclipse.jetty.http2.client.HTTP2Client;
+import org.eclipse.jetty.http2.frames.HeadersFrame;
+import org.eclipse.jetty.http2.frames.ResetFrame;
+import org.eclipse.jetty.http2.server.HTTP2CServerConnectionFactory;
+import org.eclipse.jetty.server.HttpConfiguration;
+import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.util.Callback;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The Jetty disconnect detector in a real Jetty 12 with HTTP/1.1 and h2c on one connector, with a
+ * synchronous servlet that watches its request and then works until the test releases it.
+ */
+class JettyDisconnectDetectorTest {
+  private static final Duration DETECTION_BOUND = Duration.ofSeconds(1);
+
+  private final DisconnectDetector detector = new JettyDisconnectDetector();
+  private final CountDownLatch started = new CountDownLatch(1);
+  private final CountDownLatch release = new CountDownLatch(1);
+  private final CountDownLatch disconnected = new CountDownLatch(1);
+  private final AtomicInteger disconnects = new AtomicInteger();
+  private final AtomicLong disconnectedAt = new AtomicLong();
+  private final AtomicBoolean firedWhileWorking = new AtomicBoolean();
+  private final AtomicReference<ReadProbe> probe = new AtomicReference<>();
+  private final AtomicReference<String> servletFailure = new AtomicReference<>();
+
+  private Server server;
+  private int port;
+  private HTTP2Client http2Client;
+
+  @BeforeEach
+  void startJetty() throws Exception {
+    server = new Server();
+    HttpConfiguration config = new HttpConfiguration();
+    ServerConnector connector =
+        new ServerConnector(
+            server, new HttpConnectionFactory(config), new HTTP2CServerConnectionFactory(config));
+    connector.setHost("127.0.0.1");
+    connector.setPort(0);
+    server.addConnector(connector);
+    ServletContextHandler context = new ServletContextHandler();
+    context.addServlet(new ServletHolder(new WatchingServlet()), "/work");
+    server.setHandler(context);
+    server.start();
+    port = connector.getLocalPort();
+  }
+
+  @AfterEach
+  void stopJetty() throws Exception {
+    release.countDown();
+    if (http2Client != null) {
+      http2Client.stop();
+    }
+    server.stop();
+    assertThat(servletFailure.get()).isNull();
+  }
+
+  @Test
+  void http1ClientCloses_watchFiresWithinOneSecond() throws Exception {
+    try (Socket socket = connect()) {
+      send(socket, get("/work?wait=1"));
+      assertThat(started.await(5, SECONDS)).isTrue();
+      assertThat(probe.get().isReadInterested()).isTrue();
+      long closedAt = System.nanoTime();
+      socket.close();
+
+      assertDisconnectedWithinBound(closedAt, "HTTP/1.1");
+    }
+  }
+
+  @Test
+  void http1ClientHalfCloses_isReportedAsGone() throws Exception {
+    try (Socket socket = connect()) {
+      send(socket, get("/work?wait=1"));
+      assertThat(started.await(5, SECONDS)).isTrue();
+      long closedAt = System.nanoTime();
+      socket.shutdownOutput();
+
+      assertDisconnectedWithinBound(closedAt, "HTTP/1.1 half-close");
+    }
+  }
+
+  @Test
+  void h2cClientConnectionDrops_watchFiresWithinOneSecond() throws Exception {
+    Session session = h2cSession();
+    session.newStream(h2cGet("/work?wait=1&wrap=1"), new Stream.Listener() {}).get(5, SECONDS);
+    assertThat(started.await(5, SECONDS)).isTrue();
+    long closedAt = System.nanoTime();
+    ((HTTP2Session) session).getEndPoint().close();
+
+    assertDisconnectedWithinBound(closedAt, "h2c");
+  }
+
+  @Test
+  void h2cClientResetsStream_watchFires() throws Exception {
+    Session session = h2cSession();
+    Stream stream =
+        session.newStream(h2cGet("/work?wait=1"), new Stream.Listener() {}).get(5, SECONDS);
+    assertThat(started.await(5, SECONDS)).isTrue();
+    long resetAt = System.nanoTime();
+    stream.reset(new ResetFrame(stream.getId(), ErrorCode.CANCEL_STREAM_ERROR.code), Callback.NOOP);
+
+    assertDisconnectedWithinBound(resetAt, "h2c stream reset");
+  }
+
+  @Test
+  void keepAlive_secondRequestOnTheSameConnectionIsAnswered() throws Exception {
+    try (Socket socket = connect()) {
+      send(socket, get("/work?wait=1&id=1"));
+      assertThat(started.await(5, SECONDS)).isTrue();
+      assertThat(probe.get().isReadInterested()).isTrue();
+      release.countDown();
+      assertThat(readResponse(socket)).isEqualTo("id=1 body=");
+      ReadProbe first = probe.get();
+
+      send(socket, get("/work?id=2"));
+      assertThat(readResponse(socket)).isEqualTo("id=2 body=");
+
+      assertNothingRegistered(first);
+    }
+    assertThat(disconnects).hasValue(0);
+  }
+
+  @Test
+  void pipelinedRequestsWrittenAtOnce_areAnsweredInOrder() throws Exception {
+    try (Socket socket = connect()) {
+      send(socket, get("/work?wait=1&id=1") + get("/work?id=2") + get("/work?id=3"));
+      assertThat(started.await(5, SECONDS)).isTrue();
+      release.countDown();
+
+      assertThat(readResponse(socket)).isEqualTo("id=1 body=");
+      assertThat(readResponse(socket)).isEqualTo("id=2 body=");
+      assertThat(readResponse(socket)).isEqualTo("id=3 body=");
+    }
+    assertThat(disconnects).hasValue(0);
+  }
+
+  @Test
+  void pipelinedRequestArrivingWhileServletWorks_isLeftForJetty() throws Exception {
+    try (Socket socket = connect()) {
+      send(socket, get("/work?wait=1&id=1"));
+      assertThat(started.await(5, SECONDS)).isTrue();
+      assertThat(probe.get().isReadInterested()).isTrue();
+      send(socket, get("/work?id=2"));
+      release.countDown();
+
+      assertThat(readResponse(socket)).isEqualTo("id=1 body=");
+      assertThat(readResponse(socket)).isEqualTo("id=2 body=");
+      send(socket, get("/work?id=3"));
+      assertThat(readResponse(socket)).isEqualTo("id=3 body=");
+    }
+    assertThat(disconnects).hasValue(0);
+  }
+
+  @Test
+  void bodyReadAfterTheServletWaited_arrivesIntact() throws Exception {
+    String body = "x".repeat(100_000) + "-end";
+    try (Socket socket = connect()) {
+      send(socket, post("/work?wait=1&read=after&id=1", body.length()));
+      assertThat(started.await(5, SECONDS)).isTrue();
+      // The body arrives while the servlet works and has not read it; the probe must stay out.
+      assertThat(probe.get().isReadInterested()).isFalse();
+      send(socket, body);
+      release.countDown();
+
+      assertThat(readResponse(socket)).isEqualTo("id=1 body=" + body);
+      send(socket, get("/work?id=2"));
+      assertThat(readResponse(socket)).isEqualTo("id=2 body=");
+    }
+    assertThat(disconnects).hasValue(0);
+  }
+
+  @Test
+  void bodyReadThenClientCloses_watchFiresWithinOneSecond() throws Exception {
+    try (Socket socket = connect()) {
+      send(socket, post("/work?wait=1&read=before", 5) + "hello");
+      assertThat(started.await(5, SECONDS)).isTrue();
+      assertThat(probe.get().isReadInterested()).isTrue();
+      long closedAt = System.nanoTime();
+      socket.close();
+
+      assertDisconnectedWithinBound(closedAt, "HTTP/1.1 after the body");
+    }
+  }
+
+  @Test
+  void bodyReadToItsLengthButNotToItsEnd_thenClientCloses_watchFires() throws Exception {
+    try (Socket socket = connect()) {
+      send(socket, post("/work?wait=1&read=exact", 5) + "hello");
+      assertThat(started.await(5, SECONDS)).isTrue();
+      assertThat(probe.get().isReadInterested()).isTrue();
+      long closedAt = System.nanoTime();
+      socket.close();
+
+      assertDisconnectedWithinBound(closedAt, "HTTP/1.1 after Content-Length bytes");
+    }
+  }
+
+  @Test
+  void bodyReadToItsLength_nextRequestOnTheConnectionIsAnswered() throws Exception {
+    try (Socket socket = connect()) {
+      send(socket, post("/work?wait=1&read=exact&id=1", 5) + "hello" + get("/work?id=2"));
+      assertThat(started.await(5, SECONDS)).isTrue();
+      release.countDown();
+
+      assertThat(readResponse(socket)).isEqualTo("id=1 body=hello");
+      assertThat(readResponse(socket)).isEqualTo("id=2 body=");
+      send(socket, post("/work?read=exact&id=3", 3) + "abc");
+      assertThat(readResponse(socket)).isEqualTo("id=3 body=abc");
+    }
+    assertThat(disconnects).hasValue(0);
+  }
+
+  @Test
+  void twoWatchesOnOneRequest_closingOneKeepsTheOther() throws Exception {
+    try (Socket socket = connect()) {
+      send(socket, get("/work?wait=1&second=1"));
+      assertThat(started.await(5, SECONDS)).isTrue();
+      assertThat(probe.get().watchCount()).isEqualTo(1);
+      assertThat(probe.get().isReadInterested()).isTrue();
+      long closedAt = System.nanoTime();
+      socket.close();
+
+      assertDisconnectedWithinBound(closedAt, "HTTP/1.1 second watch");
+    }
+  }
+
+  @Test
+  void watchLeftOpenByTheApplication_isRemovedWhenTheRequestCompletes() throws Exception {
+    try (Socket socket = connect()) {
+      send(socket, get("/work?wait=1&leak=1&id=1"));
+      assertThat(started.await(5, SECONDS)).isTrue();
+      assertThat(probe.get().isReadInterested()).isTrue();
+      release.countDown();
+      assertThat(readResponse(socket)).isEqualTo("id=1 body=");
+      ReadProbe first = probe.get();
+
+      send(socket, get("/work?id=2"));
+      assertThat(readResponse(socket)).isEqualTo("id=2 body=");
+      assertNothingRegistered(first);
+      socket.close();
+    }
+    assertThat(disconnects).hasValue(0);
+  }
+
+  @Test
+  void requestThatIsNotJettys_givesAWatchThatNeverFires() {
+    HttpServletRequest foreign =
+        (HttpServletRequest)
+            Proxy.newProxyInstance(
+                getClass().getClassLoader(),
+                new Class<?>[] {HttpServletRequest.class},
+                (proxy, method, args) -> null);
+    AtomicInteger calls = new AtomicInteger();
+
+    Watch watch = detector.watch(new HttpServletRequestWrapper(foreign), calls::incrementAndGet);
+    watch.close();
+    watch.close();
+
+    assertThat(watch).isSameAs(Watch.NONE);
+    assertThat(calls).hasValue(0);
+  }
+
+  private void assertDisconnectedWithinBound(long closedAt, String what)
+      throws InterruptedException {
+    assertThat(
+            disconnected.await(
+                DETECTION_BOUND.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS))
+        .as("%s disconnect seen within %s", what, DETECTION_BOUND)
+        .isTrue();
+    long micros = (disconnectedAt.get() - closedAt) / 1_000;
+    System.out.printf(Locale.ROOT, "[disconnect-latency] %s: %d us%n", what, micros);
+    assertThat(Duration.ofNanos(disconnectedAt.get() - closedAt)).isLessThan(DETECTION_BOUND);
+    assertThat(firedWhileWorking).as("servlet still working when the watch fired").isTrue();
+    release.countDown();
+    assertThat(disconnects).hasValue(1);
+  }
+
+  private static void assertNothingRegistered(ReadProbe first) {
+    assertThat(first.watchCount()).isZero();
+    assertThat(first.isReadInterested()).isFalse();
+  }
+
+  private Socket connect() throws IOException {
+    Socket socket = new Socket();
+    socket.connect(new InetSocketAddress("127.0.0.1", port), 5_000);
+    socket.setSoTimeout(10_000);
+    return socket;
+  }
+
+  private Session h2cSession() throws Exception {
+    http2Client = new HTTP2Client();
+    http2Client.start();
+    return http2Client
+        .connect(new InetSocketAddress("127.0.0.1", port), new Session.Listener() {})
+        .get(5, SECONDS);
+  }
+
+  private HeadersFrame h2cGet(String target) {
+    MetaData.Request request =
+        new MetaData.Request(
+            "GET",
+            HttpURI.from("http://127.0.0.1:" + port + target),
+            HttpVersion.HTTP_2,
+            HttpFields.EMPTY);
+    return new HeadersFrame(request, null, true);
+  }
+
+  private static String get(String target) {
+    return "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+  }
+
+  private static String post(String target, int length) {
+    return "POST "
+        + target
+        + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/plain\r\n"
+        + "Content-Length: "
+        + length
+        + "\r\n\r\n";
+  }
+
+  private static void send(Socket socket, String text) throws IOException {
+    OutputStream out = socket.getOutputStream();
+    out.write(text.getBytes(US_ASCII));
+    out.flush();
+  }
+
+  /** Reads one HTTP/1.1 response with a Content-Length and returns its body; asserts a 200. */
+  private static String readResponse(Socket socket) throws IOException {
+    InputStream in = socket.getInputStream();
+    String status = readLine(in);
+    assertThat(status).startsWith("HTTP/1.1 200");
+    int length = -1;
+    for (String line = readLine(in); !line.isEmpty(); line = readLine(in)) {
+      String lower = line.toLowerCase(Locale.ROOT);
+      if (lower.startsWith("content-length:")) {
+        length = Integer.parseInt(lower.substring("content-length:".length()).trim());
+      }
+    }
+    assertThat(length).as("Content-Length").isNotNegative();
+    return new String(in.readNBytes(length), US_ASCII);
+  }
+
+  private static String readLine(InputStream in) throws IOException {
+    ByteArrayOutputStream line = new ByteArrayOutputStream();
+    for (int b = in.read(); b != '\n'; b = in.read()) {
+      if (b < 0) {
+        throw new IOException("connection closed mid-response after: " + line);
+      }
+      if (b != '\r') {
+        line.write(b);
+      }
+    }
+    return line.toString(US_ASCII);
+  }
+
+  /** Watches its request, then works (waits for the test) for up to 5 s. */
+  private final class WatchingServlet extends HttpServlet {
+    @Override
+    protected void service(HttpServletRequest request, HttpServletResponse response)
+        throws IOException {
+      HttpServletRequest watched =
+          request.getParameter("wrap") != null ? new HttpServletRequestWrapper(request) : request;
+      // Another watch on the same request, closed before the work starts, must not fire.
+      Watch earlier =
+          request.getParameter("second") == null
+              ? Watch.NONE
+              : detector.watch(request, () -> servletFailure.set("closed watch fired"));
+      Watch watch =
+          detector.watch(
+              watched,
+              () -> {
+                disconnectedAt.set(System.nanoTime());
+                firedWhileWorking.set(release.getCount() > 0);
+                disconnects.incrementAndGet();
+                disconnected.countDown();
+              });
+      earlier.close();
+      try {
+        String body = "";
+        if ("before".equals(request.getParameter("read"))) {
+          body = new String(request.getInputStream().readAllBytes(), US_ASCII);
+        } else if ("exact".equals(request.getParameter("read"))) {
+          // Like a JSON parser that stops at the closing brace: never reads the end of the body.
+          body =
+              new String(request.getInputStream().readNBytes(request.getContentLength()), US_ASCII);
+        }
+        probe.set(ReadProbe.of(JettyWatches.coreRequest(request)));
+        started.countDown();
+        if (request.getParameter("wait") != null && !release.await(5, SECONDS)) {
+          servletFailure.set("never released");
+        }
+        if ("after".equals(request.getParameter("read"))) {
+          body = new String(request.getInputStream().readAllBytes(), US_ASCII);
+        }
+        byte[] answer = ("id=" + request.getParameter("id") + " body=" + body).getBytes(US_ASCII);
+        response.setContentType("text/plain");
+        response.setContentLength(answer.length);
+        response.getOutputStream().write(answer);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        servletFailure.set(e.toString());
+      } finally {
+        if (request.getParameter("leak") == null) {
+          watch.close();
+        }
+      }
+    }
+  }
+}
