@@ -262,6 +262,12 @@ public final class ExampleApp implements AutoCloseable {
     store.close();
     paymentsOtel.shutdown().join(FLUSH_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
     otel.close();
+    log.info("example stopped, spans flushed");
+  }
+
+  /** The store, for tests. */
+  TaskStore store() {
+    return store;
   }
 
   private static void stop(Server s) {

@@ -25,6 +25,7 @@ final class SlowServlet extends HttpServlet {
   protected void doGet(HttpServletRequest request, HttpServletResponse response)
       throws IOException {
     Cancellation cancellation = Cancellation.current();
+    log.info("slow: working for 5 s");
     try {
       for (int step = 0; step < STEPS; step++) {
         // One step of "work"; wakes up early when the context is done.
