@@ -319,6 +319,7 @@ public final class ExampleApp implements AutoCloseable {
     if (!isConfigured("otel.service.name")) {
       settings.put("otel.service.name", SERVICE_NAME);
     }
+    settings.putAll(exporterDefaults());
     settings.putAll(properties);
     settings.forEach(builder::setProperty);
     return builder.initialize();
@@ -330,7 +331,8 @@ public final class ExampleApp implements AutoCloseable {
    * second process).
    */
   private static OpenTelemetrySdk paymentsOpenTelemetry(Map<String, String> properties) {
-    Map<String, String> overrides = new HashMap<>(properties);
+    Map<String, String> overrides = new HashMap<>(exporterDefaults());
+    overrides.putAll(properties);
     overrides.put("otel.service.name", PAYMENTS_SERVICE_NAME);
     return AutoConfiguredOpenTelemetrySdk.builder()
         .addPropertiesSupplier(
@@ -349,6 +351,19 @@ public final class ExampleApp implements AutoCloseable {
         .disableShutdownHook()
         .build()
         .getOpenTelemetrySdk();
+  }
+
+  /**
+   * OTLP over http/protobuf (port 4318), the protocol the OpenTelemetry specification names as the
+   * default, unless the environment chooses one: OpenTelemetry Java's autoconfigure still defaults
+   * to grpc, which fails against {@code OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318}.
+   */
+  private static Map<String, String> exporterDefaults() {
+    if (isConfigured("otel.exporter.otlp.protocol")
+        || isConfigured("otel.exporter.otlp.traces.protocol")) {
+      return Map.of();
+    }
+    return Map.of("otel.exporter.otlp.protocol", "http/protobuf");
   }
 
   // Set as a system property or as the matching environment variable (a.b.c -> A_B_C).
