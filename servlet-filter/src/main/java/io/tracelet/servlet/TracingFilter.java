@@ -141,7 +141,10 @@ public final class TracingFilter implements Filter {
     }
     Settings settings = Settings.resolve(config, params::get, systemProperty, environment);
     OpenTelemetry otel = openTelemetry(servletContext);
-    TextMapPropagator propagator = incomingPropagator(settings, otel, systemProperty, environment);
+    TextMapPropagator propagator =
+        config.propagator() != null
+            ? config.propagator()
+            : incomingPropagator(settings, otel, systemProperty, environment);
     core = new ServerTracing(settings, otel, propagator);
     outbound = OutboundPropagator.wrap(propagator, settings.baggageAllowList());
     if (servletContext != null

@@ -40,6 +40,8 @@ public final class IncomingGetter implements TextMapGetter<HeaderSource> {
 
   private IncomingGetter() {}
 
+  // Deprecated in TextMapGetter 1.67, but Jaeger's propagator still reads baggage through it.
+  @SuppressWarnings("deprecation")
   @Override
   public Iterable<String> keys(HeaderSource carrier) {
     return carrier.names();

@@ -152,6 +152,8 @@ public final class SettingParsers {
   }
 
   /** The propagator for a list of names as in {@code OTEL_PROPAGATORS}; null when empty. */
+  // Jaeger and OT propagators are deprecated upstream (1.67) but still shipped; Jaeger is required.
+  @SuppressWarnings("deprecation")
   static TextMapPropagator parsePropagators(Setting setting, String value, String source) {
     List<String> names = list(value);
     if (names.isEmpty()) {
