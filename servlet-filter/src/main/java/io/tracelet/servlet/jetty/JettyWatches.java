@@ -30,6 +30,22 @@ final class JettyWatches {
       return Watch.NONE;
     }
     AtomicReference<Runnable> action = new AtomicReference<>(onDisconnect);
+    AtomicReference<Watch> created = new AtomicReference<>();
+    try {
+      // A watch the application forgets to close ends with its request: a completed request has
+      // no client left to lose, and nothing may stay registered on a keep-alive connection.
+      Request.addCompletionListener(
+          request,
+          failure -> {
+            action.set(null);
+            Watch watch = created.get();
+            if (watch != null) {
+              watch.close();
+            }
+          });
+    } catch (IllegalStateException alreadyCompleted) {
+      return Watch.NONE;
+    }
     Runnable fire =
         () -> {
           Runnable once = action.getAndSet(null);
@@ -54,7 +70,11 @@ final class JettyWatches {
     // HTTP/1.1: Jetty does not read while the request is handled; see ReadProbe.
     Watch probe = ReadProbe.watch(request, fire);
     Watch watch = new Watching(action, connection, closeListener, probe);
-    if (!connection.getEndPoint().isOpen()) {
+    created.set(watch);
+    if (action.get() == null) {
+      // Completed (or already fired) while we were registering.
+      watch.close();
+    } else if (!connection.getEndPoint().isOpen()) {
       // Closed before the listener was added, so onClosed will not come.
       fire.run();
     }

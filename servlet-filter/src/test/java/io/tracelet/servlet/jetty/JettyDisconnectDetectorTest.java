@@ -1,6 +1,7 @@
 package io.tracelet.servlet.jetty;
 
 import static java.nio.charset.StandardCharsets.US_ASCII;
+import static java.util.concurrent.TimeUnit.MILLISECONDS;
 import static java.util.concurrent.TimeUnit.SECONDS;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -24,6 +25,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.LockSupport;
 import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
 import org.eclipse.jetty.ee10.servlet.ServletHolder;
 import org.eclipse.jetty.http.HttpFields;
@@ -66,13 +68,14 @@ class JettyDisconnectDetectorTest {
 
   private Server server;
   private int port;
+  private ServerConnector connector;
   private HTTP2Client http2Client;
 
   @BeforeEach
   void startJetty() throws Exception {
     server = new Server();
     HttpConfiguration config = new HttpConfiguration();
-    ServerConnector connector =
+    connector =
         new ServerConnector(
             server, new HttpConnectionFactory(config), new HTTP2CServerConnectionFactory(config));
     connector.setHost("127.0.0.1");
@@ -280,7 +283,18 @@ class JettyDisconnectDetectorTest {
       assertNothingRegistered(first);
       socket.close();
     }
+    awaitNoConnection();
+    // The connection closed after the request completed: the forgotten watch must not fire.
     assertThat(disconnects).hasValue(0);
+  }
+
+  /** Waits until Jetty has closed every connection, and so has run their close listeners. */
+  private void awaitNoConnection() {
+    long deadline = System.nanoTime() + SECONDS.toNanos(5);
+    while (!connector.getConnectedEndPoints().isEmpty()) {
+      assertThat(System.nanoTime()).as("connections closed within 5 s").isLessThan(deadline);
+      LockSupport.parkNanos(MILLISECONDS.toNanos(1));
+    }
   }
 
   @Test
@@ -303,9 +317,7 @@ class JettyDisconnectDetectorTest {
 
   private void assertDisconnectedWithinBound(long closedAt, String what)
       throws InterruptedException {
-    assertThat(
-            disconnected.await(
-                DETECTION_BOUND.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS))
+    assertThat(disconnected.await(DETECTION_BOUND.toMillis(), MILLISECONDS))
         .as("%s disconnect seen within %s", what, DETECTION_BOUND)
         .isTrue();
     long micros = (disconnectedAt.get() - closedAt) / 1_000;
@@ -416,8 +428,8 @@ class JettyDisconnectDetectorTest {
                 disconnected.countDown();
               });
       earlier.close();
+      String body = "";
       try {
-        String body = "";
         if ("before".equals(request.getParameter("read"))) {
           body = new String(request.getInputStream().readAllBytes(), US_ASCII);
         } else if ("exact".equals(request.getParameter("read"))) {
@@ -433,18 +445,20 @@ class JettyDisconnectDetectorTest {
         if ("after".equals(request.getParameter("read"))) {
           body = new String(request.getInputStream().readAllBytes(), US_ASCII);
         }
-        byte[] answer = ("id=" + request.getParameter("id") + " body=" + body).getBytes(US_ASCII);
-        response.setContentType("text/plain");
-        response.setContentLength(answer.length);
-        response.getOutputStream().write(answer);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         servletFailure.set(e.toString());
       } finally {
+        // The work is done before the answer is written: a client that closes right after reading
+        // the answer must not count as a disconnect during the work.
         if (request.getParameter("leak") == null) {
           watch.close();
         }
       }
+      byte[] answer = ("id=" + request.getParameter("id") + " body=" + body).getBytes(US_ASCII);
+      response.setContentType("text/plain");
+      response.setContentLength(answer.length);
+      response.getOutputStream().write(answer);
     }
   }
 }
