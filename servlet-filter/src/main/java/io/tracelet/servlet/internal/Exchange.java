@@ -174,9 +174,14 @@ public final class Exchange {
       }
     }
     int effective = status;
+    // A client that leaves is not a server error, so the failure it causes (the cancellation, or an
+    // IOException writing to a closed socket) is not recorded as one. An explicit 5xx status, or an
+    // unrelated failure, still is: the client may also leave right after reading a complete 500.
+    boolean causedByClient = failure != null && classify(failure) == FailureKind.CLIENT_GONE;
     if (clientGone) {
       span.addEvent("client disconnected");
-    } else if (failure != null) {
+    }
+    if (failure != null && !causedByClient) {
       span.recordException(failure);
       span.setAttribute(ErrorAttributes.ERROR_TYPE, failure.getClass().getName());
       span.setStatus(StatusCode.ERROR);
@@ -188,7 +193,7 @@ public final class Exchange {
     if (effective > 0) {
       span.setAttribute(HttpAttributes.HTTP_RESPONSE_STATUS_CODE, (long) effective);
     }
-    if (effective >= 500 && !clientGone) {
+    if (effective >= 500 && !causedByClient) {
       span.setStatus(StatusCode.ERROR);
       if (failure == null) {
         span.setAttribute(
