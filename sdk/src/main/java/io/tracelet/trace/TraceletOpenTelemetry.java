@@ -200,12 +200,16 @@ public final class TraceletOpenTelemetry implements AutoCloseable {
       }
     }
 
-    // Lowest precedence: environment variables and system properties override these.
+    // Lowest precedence: environment variables and system properties override these. The OTLP
+    // protocol default is the one the OpenTelemetry specification names (http/protobuf, port 4318);
+    // OpenTelemetry Java's autoconfigure still defaults to grpc, which fails against
+    // OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318.
     private static Map<String, String> defaults() {
       return Map.of(
           "otel.traces.exporter", "none",
           "otel.metrics.exporter", "none",
-          "otel.logs.exporter", "none");
+          "otel.logs.exporter", "none",
+          "otel.exporter.otlp.protocol", "http/protobuf");
     }
 
     private static SdkTracerProviderBuilder addTraceletProcessors(
