@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.opentelemetry.context.Context;
 import io.opentelemetry.context.ContextKey;
 import io.opentelemetry.context.Scope;
+import io.tracelet.testsupport.ManualDeadlineClock;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -24,7 +25,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 @ExtendWith(ContextLeakCheck.class)
 class CancellationTest {
 
-  private final FakeDeadlineClock clock = new FakeDeadlineClock();
+  private final ManualDeadlineClock clock = new ManualDeadlineClock();
 
   private CancellableContext withTimeout(Context parent, Duration timeout) {
     return CancellableContext.withDeadline(parent, Deadline.after(timeout, clock));

@@ -3,6 +3,7 @@ package io.tracelet;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.tracelet.testsupport.ManualDeadlineClock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -15,7 +16,7 @@ class DeadlineTest {
 
   @Test
   void after_measuresRemainingTimeOnItsClock() {
-    FakeDeadlineClock clock = new FakeDeadlineClock();
+    ManualDeadlineClock clock = new ManualDeadlineClock();
     Deadline d = Deadline.after(Duration.ofSeconds(2), clock);
     assertThat(d.timeRemaining()).isEqualTo(Duration.ofSeconds(2));
     assertThat(d.isExpired()).isFalse();
@@ -29,7 +30,7 @@ class DeadlineTest {
 
   @Test
   void negativeTimeout_isAlreadyExpired() {
-    FakeDeadlineClock clock = new FakeDeadlineClock();
+    ManualDeadlineClock clock = new ManualDeadlineClock();
     assertThat(Deadline.after(Duration.ofMillis(-5), clock).isExpired()).isTrue();
     assertThat(Deadline.after(Duration.ZERO, clock).isExpired()).isTrue();
   }
@@ -38,7 +39,7 @@ class DeadlineTest {
   @ValueSource(
       longs = {Long.MIN_VALUE, Long.MIN_VALUE + 1, -1, 0, Long.MAX_VALUE - 1, Long.MAX_VALUE})
   void clockNearTheEndsOfLong_comparesWithoutOverflow(long start) {
-    FakeDeadlineClock clock = new FakeDeadlineClock(start);
+    ManualDeadlineClock clock = new ManualDeadlineClock(start);
     Deadline soon = Deadline.after(Duration.ofSeconds(1), clock);
     Deadline later = Deadline.after(Duration.ofSeconds(2), clock);
     Deadline past = Deadline.after(Duration.ofSeconds(-1), clock);
@@ -56,7 +57,7 @@ class DeadlineTest {
   @ParameterizedTest
   @ValueSource(longs = {Long.MIN_VALUE, 0, Long.MAX_VALUE})
   void hugeDurations_areClampedNotOverflowed(long start) {
-    FakeDeadlineClock clock = new FakeDeadlineClock(start);
+    ManualDeadlineClock clock = new ManualDeadlineClock(start);
     Deadline far = Deadline.after(Duration.ofSeconds(Long.MAX_VALUE), clock);
     Deadline farPast = Deadline.after(Duration.ofSeconds(Long.MIN_VALUE), clock);
     Deadline year = Deadline.after(Duration.ofDays(365), clock);
@@ -69,7 +70,7 @@ class DeadlineTest {
 
   @Test
   void at_convertsTheWallClockInstantOnce() {
-    FakeDeadlineClock clock = new FakeDeadlineClock();
+    ManualDeadlineClock clock = new ManualDeadlineClock();
     Deadline d = Deadline.at(clock.wallTime().plusMillis(300), clock);
     assertThat(d.timeRemaining()).isEqualTo(Duration.ofMillis(300));
     assertThat(Deadline.at(clock.wallTime().minusSeconds(1), clock).isExpired()).isTrue();
@@ -79,8 +80,8 @@ class DeadlineTest {
 
   @Test
   void deadlinesOnDifferentClocks_compareByTimeRemaining() {
-    Deadline a = Deadline.after(Duration.ofSeconds(1), new FakeDeadlineClock(42));
-    Deadline b = Deadline.after(Duration.ofSeconds(2), new FakeDeadlineClock(Long.MAX_VALUE));
+    Deadline a = Deadline.after(Duration.ofSeconds(1), new ManualDeadlineClock(42));
+    Deadline b = Deadline.after(Duration.ofSeconds(2), new ManualDeadlineClock(Long.MAX_VALUE));
     assertThat(a.isBefore(b)).isTrue();
     assertThat(b.minimum(a)).isSameAs(a);
   }
@@ -94,7 +95,7 @@ class DeadlineTest {
 
   @Test
   void toString_saysTheTimeRemaining() {
-    FakeDeadlineClock clock = new FakeDeadlineClock();
+    ManualDeadlineClock clock = new ManualDeadlineClock();
     assertThat(Deadline.after(Duration.of(1500, ChronoUnit.MILLIS), clock))
         .hasToString("Deadline[1.500000000s from now]");
   }

@@ -7,14 +7,26 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A clock whose time moves only when a test advances it; due timers run on the test's thread. For
- * the outbound tests (the core's own fake clock is package-private in {@code io.tracelet}).
+ * A clock whose time moves only when a test advances it; due timers run on the test's thread, so
+ * deadline tests never sleep.
  */
 public final class ManualDeadlineClock implements DeadlineClock {
 
   private long nanos;
   private Instant wall = Instant.parse("2026-01-01T00:00:00Z");
   private final List<ManualTimer> timers = new ArrayList<>();
+
+  /** A clock at nanosecond 0. */
+  public ManualDeadlineClock() {
+    this(0);
+  }
+
+  /**
+   * A clock starting at {@code startNanos}, e.g. near {@code Long.MAX_VALUE} to test wrap-around.
+   */
+  public ManualDeadlineClock(long startNanos) {
+    this.nanos = startNanos;
+  }
 
   @Override
   public synchronized long nanoTime() {
@@ -56,6 +68,11 @@ public final class ManualDeadlineClock implements DeadlineClock {
   public synchronized void advanceWithoutFiring(Duration d) {
     nanos += d.toNanos();
     wall = wall.plus(d);
+  }
+
+  /** Timers scheduled and neither run nor cancelled. */
+  public synchronized int pendingTimers() {
+    return timers.size();
   }
 
   private final class ManualTimer implements Timer {
