@@ -69,6 +69,9 @@ import org.openjdk.jmh.annotations.Warmup;
  *
  * <ul>
  *   <li>{@code none}: the baseline; what Jetty itself allocates per request.
+ *   <li>{@code sameHeaders}: a control: no tracing, only a filter writing the two response headers
+ *       Tracelet writes, with values of the same length, to separate Jetty's cost of a longer
+ *       response from the tracer's.
  *   <li>{@code tracelet}: Tracelet's filter with everything on: server span, request ID (generated,
  *       echoed), a 30 s request timeout (a timer is armed and cancelled per request), MDC
  *       correlation ({@link TraceletMdc#install()}, logback's MDC adapter) and the default response
@@ -100,7 +103,7 @@ public class ServerBenchmark {
           + "b3: 4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-1\r\n"
           + "\r\n";
 
-  @Param({"none", "tracelet", "traceletNoMdc", "opentelemetry", "brave"})
+  @Param({"none", "sameHeaders", "tracelet", "traceletNoMdc", "opentelemetry", "brave"})
   public String filter;
 
   private Server server;
@@ -144,6 +147,8 @@ public class ServerBenchmark {
     switch (filter) {
       case "none":
         return null;
+      case "sameHeaders":
+        return new SameHeadersFilter();
       case "tracelet":
       case "traceletNoMdc":
         otel = sdk();
@@ -277,6 +282,19 @@ public class ServerBenchmark {
         }
         span.end();
       }
+    }
+  }
+
+  /** Writes constant response headers as long as Tracelet's, and nothing else. */
+  static final class SameHeadersFilter implements Filter {
+    @Override
+    public void doFilter(ServletRequest req, ServletResponse res, FilterChain chain)
+        throws IOException, ServletException {
+      HttpServletResponse response = (HttpServletResponse) res;
+      response.setHeader("X-Request-ID", "0123456789abcdef0123456789abcdef");
+      response.setHeader(
+          "traceresponse", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+      chain.doFilter(req, res);
     }
   }
 
