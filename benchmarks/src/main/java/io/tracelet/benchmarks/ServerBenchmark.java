@@ -1,0 +1,311 @@
+package io.tracelet.benchmarks;
+
+import brave.Tracing;
+import brave.handler.MutableSpan;
+import brave.handler.SpanHandler;
+import brave.http.HttpTracing;
+import brave.propagation.TraceContext;
+import io.opentelemetry.api.OpenTelemetry;
+import io.opentelemetry.api.baggage.propagation.W3CBaggagePropagator;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.SpanKind;
+import io.opentelemetry.api.trace.StatusCode;
+import io.opentelemetry.api.trace.Tracer;
+import io.opentelemetry.api.trace.propagation.W3CTraceContextPropagator;
+import io.opentelemetry.context.Context;
+import io.opentelemetry.context.Scope;
+import io.opentelemetry.context.propagation.ContextPropagators;
+import io.opentelemetry.context.propagation.TextMapGetter;
+import io.opentelemetry.context.propagation.TextMapPropagator;
+import io.opentelemetry.sdk.OpenTelemetrySdk;
+import io.opentelemetry.sdk.trace.SdkTracerProvider;
+import io.opentelemetry.sdk.trace.export.BatchSpanProcessor;
+import io.opentelemetry.semconv.HttpAttributes;
+import io.opentelemetry.semconv.UrlAttributes;
+import io.tracelet.logging.TraceletMdc;
+import io.tracelet.servlet.TracingConfig;
+import io.tracelet.servlet.TracingFilter;
+import jakarta.servlet.DispatcherType;
+import jakarta.servlet.Filter;
+import jakarta.servlet.FilterChain;
+import jakarta.servlet.ServletException;
+import jakarta.servlet.ServletRequest;
+import jakarta.servlet.ServletResponse;
+import jakarta.servlet.http.HttpServlet;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Collections;
+import java.util.EnumSet;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
+import org.eclipse.jetty.ee10.servlet.FilterHolder;
+import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
+import org.eclipse.jetty.ee10.servlet.ServletHolder;
+import org.eclipse.jetty.http.HttpTester;
+import org.eclipse.jetty.server.LocalConnector;
+import org.eclipse.jetty.server.Server;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * One HTTP/1.1 request per operation to a hello-world servlet on Jetty 12 (ee10), through Jetty's
+ * in-process {@link LocalConnector} on a kept-alive connection: no TCP, but the real HTTP parser,
+ * thread pool hand-off, servlet request and response. The {@code filter} parameter puts one tracing
+ * filter in front of the servlet:
+ *
+ * <ul>
+ *   <li>{@code none}: the baseline; what Jetty itself allocates per request.
+ *   <li>{@code sameHeaders}: a control: no tracing, only a filter writing the two response headers
+ *       Tracelet writes, with values of the same length, to separate Jetty's cost of a longer
+ *       response from the tracer's.
+ *   <li>{@code tracelet}: Tracelet's filter with everything on: server span, request ID (generated,
+ *       echoed), a 30 s request timeout (a timer is armed and cancelled per request), MDC
+ *       correlation ({@link TraceletMdc#install()}, logback's MDC adapter) and the default response
+ *       headers ({@code X-Request-ID}, {@code traceresponse}).
+ *   <li>{@code traceletNoMdc}: the same without MDC correlation, to show what MDC costs.
+ *   <li>{@code opentelemetry}: a minimal filter written directly on the OpenTelemetry SDK.
+ *   <li>{@code brave}: Brave's servlet {@code TracingFilter}, spans handed to a counting handler.
+ * </ul>
+ *
+ * <p>Every tracer records its spans: the OpenTelemetry SDKs have a batch span processor with an
+ * exporter that drops every batch; Brave has a span handler that counts. The request carries both a
+ * W3C {@code traceparent} and a B3 {@code b3} header, so each tracer continues a sampled trace in
+ * its own format. No span log is installed and loggers are at WARN (see logback.xml). Run with
+ * {@code -prof gc}: {@code gc.alloc.rate.norm} counts every thread, so it includes Jetty's worker.
+ */
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MICROSECONDS)
+@Warmup(iterations = 5, time = 1)
+@Measurement(iterations = 5, time = 1)
+// MDC correlation only where a benchmark installs it, not through the service provider for all.
+@Fork(value = 5, jvmArgsAppend = "-Dio.opentelemetry.context.contextStorageProvider=default")
+@State(org.openjdk.jmh.annotations.Scope.Thread)
+public class ServerBenchmark {
+
+  private static final String REQUEST =
+      "GET /hello HTTP/1.1\r\n"
+          + "Host: localhost\r\n"
+          + "traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r\n"
+          + "b3: 4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-1\r\n"
+          + "\r\n";
+
+  @Param({"none", "sameHeaders", "tracelet", "traceletNoMdc", "opentelemetry", "brave"})
+  public String filter;
+
+  private Server server;
+  private LocalConnector.LocalEndPoint endPoint;
+  private final ByteBuffer request = ByteBuffer.wrap(REQUEST.getBytes(StandardCharsets.US_ASCII));
+  private OpenTelemetrySdk otel;
+  private Tracing braveTracing;
+  private final CountingHandler braveSpans = new CountingHandler();
+
+  @Setup(Level.Trial)
+  public void start() throws Exception {
+    if (filter.equals("tracelet")) {
+      TraceletMdc.install();
+    }
+    server = new Server();
+    LocalConnector connector = new LocalConnector(server);
+    server.addConnector(connector);
+    ServletContextHandler context = new ServletContextHandler("/");
+    context.addServlet(new ServletHolder(new HelloServlet()), "/hello");
+    Filter tracing = tracingFilter();
+    if (tracing != null) {
+      FilterHolder holder = new FilterHolder(tracing);
+      holder.setAsyncSupported(true);
+      context.addFilter(holder, "/*", EnumSet.of(DispatcherType.REQUEST, DispatcherType.ASYNC));
+    }
+    server.setHandler(context);
+    server.start();
+    endPoint = connector.connect();
+
+    ByteBuffer response = send();
+    HttpTester.Response parsed = HttpTester.parseResponse(response);
+    if (parsed == null || parsed.getStatus() != 200 || !"hello".equals(parsed.getContent())) {
+      throw new IllegalStateException("unexpected response with filter " + filter + ": " + parsed);
+    }
+    if (filter.startsWith("tracelet") && parsed.get("traceresponse") == null) {
+      throw new IllegalStateException("Tracelet's filter did not run: " + parsed);
+    }
+  }
+
+  private Filter tracingFilter() {
+    switch (filter) {
+      case "none":
+        return null;
+      case "sameHeaders":
+        return new SameHeadersFilter();
+      case "tracelet":
+      case "traceletNoMdc":
+        otel = sdk();
+        return new TracingFilter(
+            TracingConfig.builder()
+                .openTelemetry(otel)
+                .requestTimeout(Duration.ofSeconds(30))
+                .build());
+      case "opentelemetry":
+        otel = sdk();
+        return new MinimalOpenTelemetryFilter(otel);
+      case "brave":
+        braveTracing =
+            Tracing.newBuilder().localServiceName("bench").addSpanHandler(braveSpans).build();
+        return brave.jakarta.servlet.TracingFilter.create(HttpTracing.create(braveTracing));
+      default:
+        throw new IllegalArgumentException("unknown filter " + filter);
+    }
+  }
+
+  private static OpenTelemetrySdk sdk() {
+    return OpenTelemetrySdk.builder()
+        .setTracerProvider(
+            SdkTracerProvider.builder()
+                .addSpanProcessor(
+                    BatchSpanProcessor.builder(new SpanBenchmark.DropExporter()).build())
+                .build())
+        .setPropagators(
+            ContextPropagators.create(
+                TextMapPropagator.composite(
+                    W3CTraceContextPropagator.getInstance(), W3CBaggagePropagator.getInstance())))
+        .build();
+  }
+
+  @TearDown(Level.Trial)
+  public void stop() throws Exception {
+    endPoint.close();
+    server.stop();
+    if (otel != null) {
+      otel.close();
+    }
+    if (braveTracing != null) {
+      if (braveSpans.count.sum() == 0) {
+        throw new IllegalStateException("Brave recorded no span");
+      }
+      braveTracing.close();
+    }
+  }
+
+  @Benchmark
+  public ByteBuffer request() throws Exception {
+    return send();
+  }
+
+  private ByteBuffer send() throws Exception {
+    // The buffer was read to its end by the previous request: rewind it instead of allocating.
+    request.rewind();
+    endPoint.addInput(request);
+    ByteBuffer response = endPoint.waitForResponse(false, 10, TimeUnit.SECONDS);
+    if (response == null) {
+      throw new IllegalStateException("no response within 10 s");
+    }
+    return response;
+  }
+
+  /** The application: a fixed body, as small as a servlet gets. */
+  static final class HelloServlet extends HttpServlet {
+    private static final byte[] BODY = "hello".getBytes(StandardCharsets.US_ASCII);
+
+    @Override
+    protected void doGet(HttpServletRequest req, HttpServletResponse resp) throws IOException {
+      resp.setContentType("text/plain");
+      resp.setContentLength(BODY.length);
+      resp.getOutputStream().write(BODY);
+    }
+  }
+
+  /**
+   * What a user would write on the OpenTelemetry SDK alone: extract W3C context, a SERVER span with
+   * a few semantic-convention attributes, current while the chain runs, the status, end.
+   */
+  static final class MinimalOpenTelemetryFilter implements Filter {
+    private static final TextMapGetter<HttpServletRequest> GETTER =
+        new TextMapGetter<>() {
+          @Override
+          public Iterable<String> keys(HttpServletRequest carrier) {
+            return Collections.list(carrier.getHeaderNames());
+          }
+
+          @Override
+          public String get(HttpServletRequest carrier, String key) {
+            return carrier == null ? null : carrier.getHeader(key);
+          }
+        };
+
+    private final Tracer tracer;
+    private final TextMapPropagator propagator;
+
+    MinimalOpenTelemetryFilter(OpenTelemetry otel) {
+      this.tracer = otel.getTracer("bench");
+      this.propagator = otel.getPropagators().getTextMapPropagator();
+    }
+
+    @Override
+    public void doFilter(ServletRequest req, ServletResponse res, FilterChain chain)
+        throws IOException, ServletException {
+      HttpServletRequest request = (HttpServletRequest) req;
+      HttpServletResponse response = (HttpServletResponse) res;
+      Context parent = propagator.extract(Context.root(), request, GETTER);
+      String method = request.getMethod();
+      Span span =
+          tracer
+              .spanBuilder(method)
+              .setParent(parent)
+              .setSpanKind(SpanKind.SERVER)
+              .setAttribute(HttpAttributes.HTTP_REQUEST_METHOD, method)
+              .setAttribute(UrlAttributes.URL_PATH, request.getRequestURI())
+              .setAttribute(UrlAttributes.URL_SCHEME, request.getScheme())
+              .startSpan();
+      try (Scope ignored = span.makeCurrent()) {
+        chain.doFilter(req, res);
+      } catch (IOException | ServletException | RuntimeException | Error e) {
+        span.recordException(e);
+        span.setStatus(StatusCode.ERROR);
+        throw e;
+      } finally {
+        int status = response.getStatus();
+        span.setAttribute(HttpAttributes.HTTP_RESPONSE_STATUS_CODE, (long) status);
+        if (status >= 500) {
+          span.setStatus(StatusCode.ERROR);
+        }
+        span.end();
+      }
+    }
+  }
+
+  /** Writes constant response headers as long as Tracelet's, and nothing else. */
+  static final class SameHeadersFilter implements Filter {
+    @Override
+    public void doFilter(ServletRequest req, ServletResponse res, FilterChain chain)
+        throws IOException, ServletException {
+      HttpServletResponse response = (HttpServletResponse) res;
+      response.setHeader("X-Request-ID", "0123456789abcdef0123456789abcdef");
+      response.setHeader(
+          "traceresponse", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+      chain.doFilter(req, res);
+    }
+  }
+
+  /** Brave's in-process equivalent of the dropping exporter: keeps the span recorded, counts it. */
+  static final class CountingHandler extends SpanHandler {
+    final LongAdder count = new LongAdder();
+
+    @Override
+    public boolean end(TraceContext context, MutableSpan span, Cause cause) {
+      count.increment();
+      return true;
+    }
+  }
+}
