@@ -30,8 +30,8 @@ import org.openjdk.jmh.annotations.Warmup;
 /**
  * Span start + finish: Tracelet's helper against raw OpenTelemetry, both on the same SDK with a
  * batch span processor and an exporter that drops everything (a tracer with no processor makes
- * non-recording spans and is no baseline). The span log runs with SLF4J's no-op binding, which is
- * the "logger disabled" case.
+ * non-recording spans and is no baseline). The span log's logger is disabled: logback at WARN
+ * (src/main/resources/logback.xml).
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
