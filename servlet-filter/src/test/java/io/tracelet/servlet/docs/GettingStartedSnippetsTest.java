@@ -41,7 +41,7 @@ import org.slf4j.LoggerFactory;
  * The samples of docs/getting-started.md and the README's 30-second example, compiled; the server
  * they build is started on a free port and asked for {@code /hello}.
  */
-class GettingStartedSnippets {
+class GettingStartedSnippetsTest {
 
   // snippet: hello-servlet
   static final class HelloServlet extends HttpServlet {
