@@ -18,7 +18,7 @@ import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.Test;
 
 /** The samples of docs/concepts.md, compiled and run; DocSnippetsTest keeps the two identical. */
-class ConceptsSnippets {
+class ConceptsSnippetsTest {
 
   // snippet: tenant-key
   /** A request-scoped value under a private key, like Go's unexported {@code type ctxKey int}. */

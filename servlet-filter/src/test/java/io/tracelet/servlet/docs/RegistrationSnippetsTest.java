@@ -30,7 +30,7 @@ import org.springframework.context.annotation.Bean;
 import org.springframework.core.Ordered;
 
 /** The registration samples of docs/servlet-filter.md, compiled; the Jetty one also runs. */
-class RegistrationSnippets {
+class RegistrationSnippetsTest {
 
   static void jetty(ServletContextHandler context, OpenTelemetry openTelemetry) {
     // snippet: jetty
