@@ -319,7 +319,7 @@ public final class ExampleApp implements AutoCloseable {
     if (!isConfigured("otel.service.name")) {
       settings.put("otel.service.name", SERVICE_NAME);
     }
-    settings.putAll(exporterDefaults());
+    // The OTLP protocol default (http/protobuf) comes from TraceletOpenTelemetry itself.
     settings.putAll(properties);
     settings.forEach(builder::setProperty);
     return builder.initialize();

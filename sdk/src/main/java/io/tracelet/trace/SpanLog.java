@@ -1,6 +1,5 @@
 package io.tracelet.trace;
 
-import io.opentelemetry.api.trace.SpanContext;
 import io.opentelemetry.api.trace.StatusCode;
 import io.opentelemetry.context.Context;
 import io.opentelemetry.sdk.trace.ReadWriteSpan;
@@ -100,18 +99,10 @@ public final class SpanLog implements SpanProcessor {
     if (!logger.isInfoEnabled()) {
       return;
     }
-    SpanContext sc = span.getSpanContext();
-    StringBuilder line = new StringBuilder(160);
-    line.append("span start trace=")
-        .append(sc.getTraceId())
-        .append(" span=")
-        .append(sc.getSpanId())
-        .append(" parent=");
-    SpanText.appendParent(line, span.getParentSpanContext())
-        .append(" name='")
-        .append(SpanText.sanitizeName(span.getName()))
-        .append("' kind=")
-        .append(span.getKind());
+    StringBuilder line =
+        SpanText.head("start", span.getSpanContext(), span.getParentSpanContext(), span.getName())
+            .append(" kind=")
+            .append(span.getKind());
     logger.info(line.toString());
   }
 
@@ -125,17 +116,9 @@ public final class SpanLog implements SpanProcessor {
     if (!logger.isInfoEnabled()) {
       return;
     }
-    SpanContext sc = span.getSpanContext();
-    StringBuilder line = new StringBuilder(192);
-    line.append("span end trace=")
-        .append(sc.getTraceId())
-        .append(" span=")
-        .append(sc.getSpanId())
-        .append(" parent=");
-    SpanText.appendParent(line, span.getParentSpanContext())
-        .append(" name='")
-        .append(SpanText.sanitizeName(span.getName()))
-        .append("' duration=");
+    StringBuilder line =
+        SpanText.head("end", span.getSpanContext(), span.getParentSpanContext(), span.getName())
+            .append(" duration=");
     SpanText.appendMillis(line, span.getLatencyNanos());
     // ReadableSpan has no status accessor; the copy is paid only when the line is written.
     StatusData status = span.toSpanData().getStatus();

@@ -55,6 +55,22 @@ final class SpanText {
   }
 
   /** Appends the parent's span ID, or {@code -} for a root. */
+  /**
+   * Starts a span log line: {@code span <event> trace=.. span=.. parent=.. name='..'}, the part
+   * every line about one span shares.
+   */
+  static StringBuilder head(String event, SpanContext span, SpanContext parent, String name) {
+    StringBuilder line = new StringBuilder(192);
+    line.append("span ")
+        .append(event)
+        .append(" trace=")
+        .append(span.getTraceId())
+        .append(" span=")
+        .append(span.getSpanId())
+        .append(" parent=");
+    return appendParent(line, parent).append(" name='").append(sanitizeName(name)).append('\'');
+  }
+
   static StringBuilder appendParent(StringBuilder out, SpanContext parent) {
     return out.append(parent.isValid() ? parent.getSpanId() : "-");
   }

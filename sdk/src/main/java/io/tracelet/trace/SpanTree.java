@@ -170,17 +170,9 @@ public final class SpanTree implements SpanProcessor {
   }
 
   private void logLate(ReadableSpan span) {
-    SpanContext sc = span.getSpanContext();
-    StringBuilder line = new StringBuilder(192);
-    line.append("span late trace=")
-        .append(sc.getTraceId())
-        .append(" span=")
-        .append(sc.getSpanId())
-        .append(" parent=");
-    SpanText.appendParent(line, span.getParentSpanContext())
-        .append(" name='")
-        .append(SpanText.sanitizeName(span.getName()))
-        .append("' duration=");
+    StringBuilder line =
+        SpanText.head("late", span.getSpanContext(), span.getParentSpanContext(), span.getName())
+            .append(" duration=");
     SpanText.appendMillis(line, span.getLatencyNanos())
         .append(" (ended after its request's tree was logged, or its request was not recorded)");
     logger.info(line.toString());
