@@ -152,12 +152,15 @@ run_one() {
       exit 2
       ;;
   esac
+  # Created here, not by the background job's redirection, which may not have run yet when the
+  # loop below first reads it.
+  : >"$log"
   taskset -c "$server_cpu" java "${jvm_flags[@]}" "${server_args[@]}" -cp "$cp" \
     io.tracelet.benchmarks.e2e.E2eServer "$main_mode" 0 >"$log" 2>&1 &
   server_pid=$!
   local port=""
   for _ in $(seq 1 1200); do
-    port="$(sed -n 's|^listening on http://127.0.0.1:\([0-9]*\)/hello$|\1|p' "$log")"
+    port="$(sed -n 's|^listening on http://127.0.0.1:\([0-9]*\)/hello$|\1|p' "$log" || true)"
     [ -n "$port" ] && break
     if ! kill -0 "$server_pid" 2>/dev/null; then
       echo "error: the $variant server exited; its log:" >&2
