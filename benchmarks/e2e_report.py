@@ -37,7 +37,7 @@ BOOTSTRAP_SAMPLES = 10_000
 
 def parse_wrk(text):
     """Requests, requests per second, p99 in seconds and error count from wrk --latency output."""
-    requests = re.search(r"^\s*(\d+) requests in ", text, re.M)
+    requests = re.search(r"^\s*(\d+) requests in ([\d.]+)(us|ms|s|m|h),", text, re.M)
     rate = re.search(r"^Requests/sec:\s+([\d.]+)", text, re.M)
     p99 = re.search(r"^\s+99(?:\.000)?%\s+([\d.]+)(us|ms|s|m|h)\s*$", text, re.M)
     if not (requests and rate and p99):
@@ -51,6 +51,7 @@ def parse_wrk(text):
         errors += sum(int(g) for g in sockets.groups())
     return {
         "requests": int(requests.group(1)),
+        "seconds": float(requests.group(2)) * UNITS[requests.group(3)],
         "rps": float(rate.group(1)),
         "p99": float(p99.group(1)) * UNITS[p99.group(2)],
         "errors": errors,
@@ -68,6 +69,9 @@ def load(results_dir):
             run["variant"] = row["variant"]
             cpu_seconds = int(row["cpu_ticks"]) / int(row["clk_tck"])
             run["cpu_us"] = cpu_seconds / run["requests"] * 1e6 if run["requests"] else float("nan")
+            # The server has one core: about 1.0 means it was saturated and had the core to itself,
+            # as the method assumes; well below means it was starved (by other load) or idle.
+            run["busy"] = cpu_seconds / run["seconds"] if run["seconds"] else float("nan")
             run["spans"] = None if row["spans"] == "-" else int(row["spans"])
             runs.append(run)
     return runs
@@ -120,8 +124,8 @@ def main(argv):
     print(f"Throughput and cost per request ({rounds} rounds; ratios are medians of per-round ratios")
     print("to `none` in the same round, with a bootstrap 95% interval in brackets):\n")
     print("| variant | req/s (median) | throughput vs none | server CPU µs/request | CPU vs none "
-          "| p99 (median) | spans recorded (min) | errors |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+          "| p99 (median) | server core busy | spans recorded (min) | errors |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for variant in present:
         mine = [r for r in runs if r["variant"] == variant]
         spans = [r["spans"] for r in mine if r["spans"] is not None]
@@ -133,6 +137,7 @@ def main(argv):
         print(f"| {label} | {statistics.median(r['rps'] for r in mine):,.0f} | {throughput} "
               f"| {statistics.median(r['cpu_us'] for r in mine):.1f} | {cpu} "
               f"| {statistics.median(r['p99'] for r in mine) * 1e3:.2f} ms "
+              f"| {statistics.median(r['busy'] for r in mine):.2f} "
               f"| {min(spans) if spans else '—'} | {sum(r['errors'] for r in mine)} |")
 
     others = [v for v in present if v not in (BASELINE, "tracelet")]
@@ -145,17 +150,22 @@ def main(argv):
             print(f"| {other} | {fmt_ratio(paired_ratios(by_round, 'tracelet', other, 'rps'), rng)} |")
 
     print("\nEvery run, in the order it ran:\n")
-    print("| round | # | variant | req/s | server CPU µs/request | p99 | spans |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+    print("| round | # | variant | req/s | server CPU µs/request | p99 | server core busy | spans |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for run in sorted(runs, key=lambda r: (r["round"], r["position"])):
         spans = "—" if run["spans"] is None else run["spans"]
         print(f"| {run['round']} | {run['position']} | {run['variant']} | {run['rps']:,.0f} "
-              f"| {run['cpu_us']:.1f} | {run['p99'] * 1e3:.2f} ms | {spans} |")
+              f"| {run['cpu_us']:.1f} | {run['p99'] * 1e3:.2f} ms | {run['busy']:.2f} | {spans} |")
 
     warnings = []
     if rounds < 5:
         warnings.append(f"only {rounds} round(s): the intervals are not meaningful; "
                         "use `benchmarks/e2e.sh full` for figures to publish")
+    starved = [r for r in runs if r["busy"] < 0.9]
+    if starved:
+        warnings.append(f"in {len(starved)} of {len(runs)} runs the server used less than 90% of its "
+                        "core: other load took it (or the server was not saturated), so those "
+                        "throughputs measure the machine as much as the tracer")
     for run in runs:
         if run["errors"]:
             warnings.append(f"round {run['round']} {run['variant']}: {run['errors']} wrk errors")
