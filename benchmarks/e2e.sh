@@ -64,7 +64,7 @@ if ! command -v wrk >/dev/null; then
   fi
 fi
 
-echo "== building the benchmarks and fetching the OpenTelemetry Java agent"
+echo "== building the benchmarks (and fetching the OpenTelemetry Java agent for its variants)"
 cp_file="$(mktemp)"
 server_pid=""
 stop_server() {
@@ -117,7 +117,7 @@ clk_tck="$(getconf CLK_TCK)"
   echo "kernel: $(uname -srm)"
   echo "jdk: $(java -version 2>&1 | head -2 | tail -1)"
   echo "wrk: $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2)"
-  if [ -f "$agent_jar" ]; then
+  if [[ " ${variants[*]} " == *" agent-"* ]]; then
     echo "agent: $(unzip -p "$agent_jar" META-INF/MANIFEST.MF | grep -m1 Implementation-Version | tr -d '\r')"
   fi
   echo "pinning: wrk on CPU $wrk_cpu, server on CPU $server_cpu (taskset)"
