@@ -34,6 +34,15 @@ read -r -a variants <<<"${E2E_VARIANTS:-none tracelet brave agent-none agent-bat
 if [[ " ${variants[*]} " != *" none "* ]]; then
   variants=(none "${variants[@]}")
 fi
+for variant in "${variants[@]}"; do
+  case "$variant" in
+    none | tracelet | brave | agent-none | agent-batch) ;;
+    *)
+      echo "error: unknown variant '$variant': use none tracelet brave agent-none agent-batch" >&2
+      exit 2
+      ;;
+  esac
+done
 
 # The same continued, sampled trace on every request, in both formats, as in ServerBenchmark: each
 # tracer joins it in its own format (W3C for Tracelet and the agent, B3 for Brave).
@@ -83,7 +92,15 @@ stop_server() {
   fi
   server_pid=""
 }
-trap 'stop_server; rm -f "$cp_file"' EXIT
+on_exit() {
+  local status=$?
+  stop_server
+  rm -f "$cp_file"
+  if [ "$status" != 0 ] && [ -s "$out/runs.tsv" ] && [ "$(wc -l <"$out/runs.tsv")" -gt 1 ]; then
+    echo "stopped early; the runs that finished are in $out: python3 benchmarks/e2e_report.py $out" >&2
+  fi
+}
+trap on_exit EXIT
 trap 'exit 130' INT TERM
 mvn -B -ntp -q -pl benchmarks -am package dependency:build-classpath \
   -DskipTests -Dspotless.check.skip=true -Dmdep.outputFile="$cp_file"
