@@ -6,6 +6,8 @@ import io.opentelemetry.context.Context;
 import io.opentelemetry.context.propagation.TextMapGetter;
 import io.opentelemetry.context.propagation.TextMapPropagator;
 import io.opentelemetry.context.propagation.TextMapSetter;
+import io.tracelet.servlet.internal.FilterMetrics;
+import io.tracelet.servlet.internal.IsolatedPropagator;
 import io.tracelet.servlet.internal.TraceStateCodec;
 import java.util.Collection;
 import java.util.List;
@@ -39,8 +41,11 @@ public final class OutboundPropagator implements TextMapPropagator {
    */
   public static OutboundPropagator wrap(
       TextMapPropagator delegate, Collection<String> baggageAllowList) {
+    // Isolated so a propagator that throws while injecting never fails the outbound call; the
+    // filter's own propagator is already isolated (and counted), anything else is wrapped here.
     return new OutboundPropagator(
-        Objects.requireNonNull(delegate, "delegate"), Set.copyOf(baggageAllowList));
+        IsolatedPropagator.wrap(Objects.requireNonNull(delegate, "delegate"), FilterMetrics.NOOP),
+        Set.copyOf(baggageAllowList));
   }
 
   @Override
