@@ -592,7 +592,8 @@ class HostileInputTest {
             + slf4j.list.stream()
                 .filter(e -> e.getLevel().isGreaterOrEqual(ch.qos.logback.classic.Level.WARN))
                 .count();
-    assertThat(warnings).isLessThanOrEqualTo(1);
+    // OpenTelemetry alone logs one WARNING with a stack trace per request here (1000 in all).
+    assertThat(warnings).isZero();
     assertThat(jul).allMatch(rec -> rec.getThrown() == null);
     assertThat(slf4j.list).allMatch(e -> e.getThrowableProxy() == null);
   }

@@ -124,7 +124,7 @@ public final class IsolatedPropagator implements TextMapPropagator {
       StackTraceElement[] trace = e.getStackTrace();
       log.warn(
           "Tracelet: propagator {} threw {} at {} during {}; it was skipped and the request"
-              + " continues ({} failures so far; logged at most once a minute, counted in"
+              + " continues (failures so far: {}; logged at most once a minute, counted in"
               + " tracelet.propagator.failures)",
           p.getClass().getName(),
           e.getClass().getName(),
