@@ -99,6 +99,15 @@ class HostileInputTest {
     assertThat(span.getParentSpanContext().isValid()).isFalse();
   }
 
+  @Test
+  void noTraceHeader_countedNewTrace_andBaggageAloneIsNotATraceAttempt() throws Exception {
+    long newTrace = server.incoming("new_trace");
+    long invalid = server.incoming("invalid");
+    served(server, "/echo", "baggage: k=v", "X-B3-Sampled: 1", "tracestate: a=1");
+    assertThat(server.incoming("new_trace")).isEqualTo(newTrace + 1);
+    assertThat(server.incoming("invalid")).isEqualTo(invalid);
+  }
+
   // ---- traceparent ------------------------------------------------------------------------------
 
   static Stream<Arguments> invalidTraceparents() {
