@@ -64,6 +64,11 @@ class HostileInputTest {
   @AfterAll
   void stop() throws Exception {
     server.close();
+    // Every request of the catalog, on Jetty's pooled threads: nothing escaped the filter and the
+    // thread's context was the root context again afterwards.
+    assertThat(server.threadGuard.requests.get()).isGreaterThan(10_000);
+    assertThat(server.threadGuard.escaped.get()).isZero();
+    assertThat(server.threadGuard.dirty.get()).isZero();
   }
 
   @AfterEach

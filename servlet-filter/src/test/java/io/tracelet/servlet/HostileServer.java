@@ -19,6 +19,11 @@ import io.opentelemetry.sdk.trace.export.SimpleSpanProcessor;
 import io.opentelemetry.sdk.trace.samplers.Sampler;
 import io.tracelet.servlet.internal.ServerTracing;
 import jakarta.servlet.DispatcherType;
+import jakarta.servlet.Filter;
+import jakarta.servlet.FilterChain;
+import jakarta.servlet.ServletException;
+import jakarta.servlet.ServletRequest;
+import jakarta.servlet.ServletResponse;
 import jakarta.servlet.http.HttpServlet;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
@@ -29,6 +34,7 @@ import java.util.EnumSet;
 import java.util.List;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.UnaryOperator;
 import org.eclipse.jetty.ee10.servlet.FilterHolder;
 import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
@@ -50,6 +56,7 @@ final class HostileServer implements AutoCloseable {
   final InMemoryMetricReader metrics = InMemoryMetricReader.create();
   final OpenTelemetrySdk otel;
   final TracingFilter filter;
+  final ThreadGuard threadGuard = new ThreadGuard();
   private final Server server;
   private final int port;
 
@@ -89,6 +96,9 @@ final class HostileServer implements AutoCloseable {
                         .responseTraceId(true)
                         .responseServerTiming(true))
                 .build());
+    FilterHolder guard = new FilterHolder(threadGuard);
+    guard.setAsyncSupported(true);
+    context.addFilter(guard, "/*", EnumSet.of(DispatcherType.REQUEST));
     FilterHolder holder = new FilterHolder(filter);
     holder.setAsyncSupported(true);
     context.addFilter(holder, "/*", EnumSet.of(DispatcherType.REQUEST, DispatcherType.ASYNC));
@@ -168,6 +178,32 @@ final class HostileServer implements AutoCloseable {
   public void close() throws Exception {
     server.stop();
     otel.close();
+  }
+
+  /**
+   * Runs outside the tracing filter and checks the common rule of issue 7 on the pooled thread
+   * itself: nothing escapes the filter, and the thread's context is the root context again.
+   */
+  static final class ThreadGuard implements Filter {
+    final AtomicInteger requests = new AtomicInteger();
+    final AtomicInteger dirty = new AtomicInteger();
+    final AtomicInteger escaped = new AtomicInteger();
+
+    @Override
+    public void doFilter(ServletRequest request, ServletResponse response, FilterChain chain)
+        throws IOException, ServletException {
+      requests.incrementAndGet();
+      try {
+        chain.doFilter(request, response);
+      } catch (IOException | ServletException | RuntimeException | Error e) {
+        escaped.incrementAndGet();
+        throw e;
+      } finally {
+        if (Context.current() != Context.root()) {
+          dirty.incrementAndGet();
+        }
+      }
+    }
   }
 
   /** Writes, one {@code name=value} line each, the headers injected for an outbound call. */

@@ -131,6 +131,8 @@ class PropagatorFaultTest {
       assertThat(out.echo().get("traceparent")).startsWith("00-" + T + "-");
       assertThat(out.echo()).containsEntry("baggage", "tenant=acme");
       assertThat(s.propagatorFailures("inject")).isEqualTo(1);
+      assertThat(s.threadGuard.escaped.get()).isZero();
+      assertThat(s.threadGuard.dirty.get()).isZero();
     }
     // 202 failures within a minute: one warning line, no stack trace, never the raw header.
     assertThat(logs.list).hasSize(1);
