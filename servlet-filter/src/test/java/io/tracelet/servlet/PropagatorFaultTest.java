@@ -79,6 +79,9 @@ class PropagatorFaultTest {
     }
 
     private Context fail(Supplier<String> quoted) {
+      if (kind.equals("internal-error")) {
+        throw new InternalError("the JVM is in trouble");
+      }
       if (kind.equals("runtime")) {
         // A message that quotes the untrusted header, as parser exceptions often do.
         throw new IllegalArgumentException("cannot parse x-faulty: " + quoted.get());
@@ -143,6 +146,22 @@ class PropagatorFaultTest {
         .contains(FaultyPropagator.class.getName())
         .doesNotContain("forged")
         .doesNotContain("\u2028");
+  }
+
+  @org.junit.jupiter.api.Test
+  void otherErrors_areNotSwallowed_theContainerAnswers500_threadStaysClean() throws Exception {
+    try (HostileServer s =
+        HostileServer.start(
+            b ->
+                b.propagator(
+                    new FaultyPropagator("internal-error"),
+                    W3CTraceContextPropagator.getInstance()))) {
+      RawHttp.Response r = s.get("/echo", "traceparent: " + TP);
+      assertThat(r.status()).isEqualTo(500);
+      assertThat(s.threadGuard.escaped.get()).isEqualTo(1);
+      assertThat(s.threadGuard.dirty.get()).isZero();
+      assertThat(s.propagatorFailures("extract")).isZero();
+    }
   }
 
   @ParameterizedTest
