@@ -17,7 +17,10 @@ import java.util.Set;
 /**
  * Wraps a propagator for outbound calls: only baggage whose key is on the allow-list is sent, and
  * {@code tracestate} is bounded to 512 characters by dropping whole entries (W3C Trace Context
- * Level 2). Incoming baggage stays readable in the request context; it just does not leak onward.
+ * Level 2). Incoming baggage stays readable in the request context; it just does not leak onward. A
+ * propagator that throws while injecting (a {@code RuntimeException} or {@code StackOverflowError})
+ * is skipped and the others still inject, so an outbound call never fails because of it; other
+ * {@code Error}s are rethrown.
  *
  * <pre>{@code
  * TextMapPropagator outbound = OutboundPropagator.wrap(
