@@ -124,9 +124,10 @@ class ContextHygieneLoadTest {
   private final AtomicLong requestIdChecks = new AtomicLong();
   private final AtomicLong threadChecks = new AtomicLong();
   private final AtomicLong disconnectsSeen = new AtomicLong();
-  // Known bug, reported, not fixed here: the HTTP/1.1 read probe of the Jetty disconnect detector
-  // now and then takes a readable-but-empty wake-up on a live keep-alive connection for an EOF.
-  // Counted instead of failing the run; every symptom below must be explained by one of them.
+  // Live requests marked as left by their client. The HTTP/1.1 read probe took stale wake-ups of
+  // Jetty's selector for an EOF on ~5% of these requests until it asked a selector of its own; a
+  // rare race remains (2 in 100 000 seen), so they are counted and bounded, not required to be 0,
+  // and every symptom below must be explained by one of them.
   private final AtomicLong falseDisconnects = new AtomicLong();
   private final AtomicLong deadlinesAnsweredAsGone = new AtomicLong();
   private final AtomicLong connectionsOpened = new AtomicLong();
@@ -258,6 +259,7 @@ class ContextHygieneLoadTest {
     }
     assertThat(serverSpansEnded.get()).isEqualTo(serverSpansStarted.get()).isEqualTo(REQUESTS);
     assertThat(deadlinesAnsweredAsGone.get()).isLessThanOrEqualTo(falseDisconnects.get());
+    assertThat(falseDisconnects.get()).isLessThanOrEqualTo(REQUESTS / 200);
     assertThat(disconnectsSeen.get()).isEqualTo(countOf(Kind.DISCONNECT, 0, REQUESTS));
     assertThat(SdkProbes.pendingDeadlineTimers()).isEqualTo(timersBefore);
     // During a request our close listener is on its connection; anything beyond one more would be
