@@ -4,11 +4,13 @@ import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.api.trace.SpanContext;
 import io.tracelet.Cancellation;
 import io.tracelet.RequestId;
+import jakarta.servlet.AsyncContext;
 import jakarta.servlet.DispatcherType;
 import jakarta.servlet.http.HttpServlet;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.util.EnumSet;
 import org.eclipse.jetty.ee10.servlet.FilterHolder;
 import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
@@ -19,7 +21,8 @@ import org.eclipse.jetty.server.ServerConnector;
 /**
  * Run by {@link JavaAgentTest} in a JVM of its own with the OpenTelemetry Java agent: a Jetty with
  * the {@link TracingFilter} (using the agent's {@code GlobalOpenTelemetry}) serving a few requests
- * sent over loopback by this same process, each line of what was seen printed for the test to read.
+ * sent over loopback by this same process (request 2 asynchronous), each line of what was seen
+ * printed for the test to read.
  *
  * <p>Output lines: {@code SEEN <i> trace=<id> span=<id> rid=<id> deadline=<bool>} from inside the
  * servlet, {@code RESPONSE <i> status=<n> traceresponse=<v> rid=<v>} from the client side, and
@@ -39,7 +42,9 @@ public final class AgentApp {
     FilterHolder holder = new FilterHolder(filter);
     holder.setAsyncSupported(true);
     context.addFilter(holder, "/*", EnumSet.of(DispatcherType.REQUEST, DispatcherType.ASYNC));
-    context.addServlet(new ServletHolder(new Seen()), "/seen/*");
+    ServletHolder servlet = new ServletHolder(new Seen());
+    servlet.setAsyncSupported(true);
+    context.addServlet(servlet, "/seen/*");
     server.setHandler(context);
     server.start();
     int port = connector.getLocalPort();
@@ -84,6 +89,25 @@ public final class AgentApp {
   private static final class Seen extends HttpServlet {
     @Override
     protected void doGet(HttpServletRequest req, HttpServletResponse resp) throws IOException {
+      if (req.getPathInfo().equals("/2")) {
+        // Asynchronous: answered from AsyncContext.start, completed there.
+        AsyncContext async = req.startAsync();
+        async.start(
+            () -> {
+              try {
+                see(req, resp);
+              } catch (IOException e) {
+                throw new UncheckedIOException(e);
+              } finally {
+                async.complete();
+              }
+            });
+        return;
+      }
+      see(req, resp);
+    }
+
+    private static void see(HttpServletRequest req, HttpServletResponse resp) throws IOException {
       SpanContext sc = Span.current().getSpanContext();
       RequestId rid = RequestId.current();
       String line =
