@@ -127,7 +127,7 @@ class ContextHygieneLoadTest {
   private final AtomicLong disconnectsSeen = new AtomicLong();
   // Live requests marked as left by their client. The HTTP/1.1 read probe took stale wake-ups of
   // Jetty's selector for an EOF on ~5% of these requests until it asked a selector of its own; a
-  // rare race remains (2 in 100 000 seen), so they are counted and bounded, not required to be 0,
+  // rare race remains (0 to 2 per 100 000 seen), so they are counted and bounded, not required 0,
   // and every symptom below must be explained by one of them.
   private final AtomicLong falseDisconnects = new AtomicLong();
   private final AtomicLong deadlinesAnsweredAsGone = new AtomicLong();
