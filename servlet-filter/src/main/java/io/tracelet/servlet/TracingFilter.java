@@ -84,6 +84,7 @@ public final class TracingFilter implements Filter {
 
   private final TracingConfig config;
   private final LongAdder leakedContexts = new LongAdder();
+  private final LongAdder joinedContexts = new LongAdder();
   private final AtomicBoolean leakLogged = new AtomicBoolean();
   private final AtomicBoolean failureLogged = new AtomicBoolean();
   private volatile ServerTracing core;
@@ -243,6 +244,15 @@ public final class TracingFilter implements Filter {
     return leakedContexts.sum();
   }
 
+  /**
+   * How many requests arrived inside an outer instrumentation's request context (such as the
+   * OpenTelemetry Java agent's server span) and were joined to it instead of getting a server span
+   * of their own.
+   */
+  public long joinedContextCount() {
+    return joinedContexts.sum();
+  }
+
   @Override
   public void doFilter(ServletRequest req, ServletResponse res, FilterChain chain)
       throws IOException, ServletException {
@@ -285,7 +295,16 @@ public final class TracingFilter implements Filter {
       ServerTracing c, HttpServletRequest request, HttpServletResponse response) {
     Exchange exchange = null;
     try {
-      if (Context.current() != Context.root()) {
+      Context entry = Context.current();
+      Context outer = null;
+      if (entry == Context.root()) {
+        // The usual case: nothing in front of us set a context.
+      } else if (ServerTracing.isOuterRequestContext(entry)) {
+        // An outer instrumentation of this request (the OpenTelemetry Java agent's server span):
+        // join it rather than start a second server span in a trace of its own.
+        outer = entry;
+        joinedContexts.increment();
+      } else {
         // A pooled thread still carrying someone's context: a scope was not closed. Inheriting it
         // would mix another request's trace and values into this one.
         leakedContexts.increment();
@@ -296,7 +315,7 @@ public final class TracingFilter implements Filter {
                   + " TracingFilter.leakedContextCount(); logged once.");
         }
       }
-      exchange = c.begin(requestInfo(request), new ServletHeaders(request));
+      exchange = c.begin(requestInfo(request), new ServletHeaders(request), outer);
       for (Map.Entry<String, String> h : exchange.responseHeaders().list()) {
         response.setHeader(h.getKey(), h.getValue());
       }

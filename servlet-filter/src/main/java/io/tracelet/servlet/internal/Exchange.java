@@ -34,6 +34,8 @@ public final class Exchange {
   private final ServerTracing core;
   private final CancellableContext cancellable;
   private final Span span;
+  // False when the span is an outer instrumentation's: its owner records the outcome and ends it.
+  private final boolean ownsSpan;
   private final RequestId requestId;
   private final String semconvMethod;
   private final String mappingRoute;
@@ -48,12 +50,14 @@ public final class Exchange {
       ServerTracing core,
       CancellableContext cancellable,
       Span span,
+      boolean ownsSpan,
       RequestId requestId,
       String semconvMethod,
       String mappingRoute) {
     this.core = core;
     this.cancellable = cancellable;
     this.span = span;
+    this.ownsSpan = ownsSpan;
     this.requestId = requestId;
     this.semconvMethod = semconvMethod;
     this.mappingRoute = mappingRoute;
@@ -70,7 +74,7 @@ public final class Exchange {
     return requestId;
   }
 
-  /** The server span; invalid on excluded paths. */
+  /** The server span (an outer instrumentation's when joined); invalid on excluded paths. */
   public Span span() {
     return span;
   }
@@ -155,11 +159,13 @@ public final class Exchange {
     }
     try {
       closeWatch();
-      if (span.getSpanContext().isValid()) {
+      if (ownsSpan && span.getSpanContext().isValid()) {
         record(status, failure == null ? recordedFailure : failure, committed, appRoute);
       }
     } finally {
-      span.end();
+      if (ownsSpan) {
+        span.end();
+      }
       cancellable.close();
     }
     return true;

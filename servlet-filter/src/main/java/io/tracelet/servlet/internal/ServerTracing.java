@@ -110,6 +110,19 @@ public final class ServerTracing {
    * caller must end the returned exchange exactly once.
    */
   public Exchange begin(RequestInfo info, HeaderSource headers) {
+    return begin(info, headers, null);
+  }
+
+  /**
+   * Starts a request inside {@code outer}, the context an outer instrumentation of this same
+   * request made current (see {@link #isOuterRequestContext}), or from the root context when it is
+   * null. Inside an outer context no second server span is started: the outer one is the request's
+   * span, and its owner names it, records the outcome and ends it.
+   */
+  public Exchange begin(RequestInfo info, HeaderSource headers, Context outer) {
+    if (outer != null) {
+      return join(info, headers, outer);
+    }
     Context extracted = propagator.extract(Context.root(), headers, IncomingGetter.INSTANCE);
     SpanContext incoming = Span.fromContext(extracted).getSpanContext();
     FilterMetrics.Incoming outcome = FilterMetrics.Incoming.CONTINUED;
@@ -188,7 +201,56 @@ public final class ServerTracing {
         timeout == null
             ? CancellableContext.withCancel(base)
             : CancellableContext.withTimeout(base, timeout);
-    return new Exchange(this, cancellable, span, requestId, semconvMethod, info.route());
+    return new Exchange(this, cancellable, span, true, requestId, semconvMethod, info.route());
+  }
+
+  /**
+   * Whether {@code entry}, found current when a request reaches the filter, belongs to an outer
+   * instrumentation of this same request (the OpenTelemetry Java agent's server span, another
+   * tracing filter in front of ours) rather than being left behind on a pooled thread by earlier
+   * code.
+   *
+   * <p>Why these tests: a context carrying a Tracelet request ID was made inside one of our
+   * requests, and reaching a new request it can only have been leaked by a scope not closed. A span
+   * that is still recording has not ended, so its request is still running: on this thread that is
+   * the request being dispatched. A span of a request that finished has ended and no longer
+   * records, unless it was never sampled, which the outer instrumentation decides too; such a span
+   * is joined as well, or every unsampled request would look like a leak and get a trace of its
+   * own. A remote span context was only extracted from headers, never an outer request's span.
+   */
+  public static boolean isOuterRequestContext(Context entry) {
+    if (entry == null || entry == Context.root() || RequestId.fromContext(entry) != null) {
+      return false;
+    }
+    Span span = Span.fromContext(entry);
+    SpanContext sc = span.getSpanContext();
+    return sc.isValid() && !sc.isRemote() && (span.isRecording() || !sc.isSampled());
+  }
+
+  /**
+   * The request inside an outer instrumentation's context: its trace decisions (parent, sampling,
+   * baggage) are the outer's; the request ID and deadline are ours, set as usual.
+   */
+  private Exchange join(RequestInfo info, HeaderSource headers, Context outer) {
+    RequestId requestId;
+    Duration timeout = settings.requestTimeout;
+    if (settings.trustIncoming) {
+      requestId = RequestId.parseOrGenerate(headers.first(settings.requestIdHeader));
+      timeout = min(timeout, incomingTimeout(headers));
+    } else {
+      requestId = RequestId.generate();
+    }
+    Span span = Span.fromContext(outer);
+    if (!settings.excludedPaths.matches(info.pathInContext())) {
+      span.setAttribute(REQUEST_ID, requestId.value());
+    }
+    Context base = requestId.storeInContext(outer);
+    CancellableContext cancellable =
+        timeout == null
+            ? CancellableContext.withCancel(base)
+            : CancellableContext.withTimeout(base, timeout);
+    return new Exchange(
+        this, cancellable, span, false, requestId, HttpSemconv.method(info.method()), info.route());
   }
 
   /** Counts incoming values that were sent but not used because of what they contained. */

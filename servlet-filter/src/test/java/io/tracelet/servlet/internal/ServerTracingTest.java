@@ -187,4 +187,88 @@ class ServerTracingTest {
       throw new AssertionError(e);
     }
   }
+
+  @Test
+  void outerInstrumentationsLiveSpan_isJoined_noSecondServerSpan() {
+    Span outer = otel.getTracer("outer").spanBuilder("GET /*").startSpan();
+    Context entry = Context.root().with(outer);
+    assertThat(ServerTracing.isOuterRequestContext(entry)).isTrue();
+
+    Exchange ex =
+        core(TracingConfig.builder())
+            .begin(
+                info("/a"),
+                TestHeaders.of(
+                    "traceparent", TP, "x-request-id", "abc", "X-Request-Timeout-Ms", "2000"),
+                entry);
+    assertThat(Span.fromContext(ex.context())).isSameAs(outer);
+    assertThat(RequestId.fromContext(ex.context()).value()).isEqualTo("abc");
+    Cancellation c = Cancellation.fromContext(ex.context());
+    assertThat(c.hasDeadline()).isTrue();
+    assertThat(ex.responseHeaders().list())
+        .contains(
+            Map.entry(
+                "traceresponse",
+                "00-"
+                    + outer.getSpanContext().getTraceId()
+                    + "-"
+                    + outer.getSpanContext().getSpanId()
+                    + "-"
+                    + outer.getSpanContext().getTraceFlags().asHex()));
+    assertThat(ex.finish(500, new IllegalStateException("x"), false, "/b")).isTrue();
+    assertThat(c.isCancelled()).isTrue();
+    assertThat(exporter.getFinishedSpanItems())
+        .as("the outer span is its owner's to end")
+        .isEmpty();
+
+    outer.end();
+    SpanData data = exporter.getFinishedSpanItems().get(0);
+    assertThat(data.getAttributes().get(ServerTracing.REQUEST_ID)).isEqualTo("abc");
+    assertThat(data.getStatus().getStatusCode()).isEqualTo(StatusCode.UNSET);
+    assertThat(data.getName()).isEqualTo("GET /*");
+  }
+
+  @Test
+  void leftBehindContexts_areNotJoined() {
+    Span ended = otel.getTracer("earlier").spanBuilder("earlier").startSpan();
+    ended.end();
+    Span live = otel.getTracer("earlier").spanBuilder("live").startSpan();
+    try {
+      assertThat(ServerTracing.isOuterRequestContext(Context.root())).isFalse();
+      assertThat(ServerTracing.isOuterRequestContext(Context.root().with(ended)))
+          .as("a span of a request that finished")
+          .isFalse();
+      assertThat(
+              ServerTracing.isOuterRequestContext(
+                  RequestId.of("earlier").storeInContext(Context.root().with(live))))
+          .as("made inside one of our requests: only an unclosed scope brings it here")
+          .isFalse();
+      assertThat(
+              ServerTracing.isOuterRequestContext(
+                  Context.root()
+                      .with(
+                          Span.wrap(
+                              io.opentelemetry.api.trace.SpanContext.createFromRemoteParent(
+                                  TRACE_ID,
+                                  "b7ad6b7169203331",
+                                  io.opentelemetry.api.trace.TraceFlags.getSampled(),
+                                  io.opentelemetry.api.trace.TraceState.getDefault())))))
+          .as("only extracted from headers")
+          .isFalse();
+      assertThat(
+              ServerTracing.isOuterRequestContext(
+                  Context.root()
+                      .with(
+                          Span.wrap(
+                              io.opentelemetry.api.trace.SpanContext.create(
+                                  TRACE_ID,
+                                  "b7ad6b7169203331",
+                                  io.opentelemetry.api.trace.TraceFlags.getDefault(),
+                                  io.opentelemetry.api.trace.TraceState.getDefault())))))
+          .as("an outer request that was not sampled")
+          .isTrue();
+    } finally {
+      live.end();
+    }
+  }
 }
