@@ -159,8 +159,15 @@ public final class Exchange {
         record(status, failure == null ? recordedFailure : failure, committed, appRoute);
       }
     } finally {
-      span.end();
-      cancellable.close();
+      try {
+        span.end();
+      } catch (RuntimeException e) {
+        // The SDK runs span processors' onEnd on this thread, so a broken processor throws here.
+        // The answer is on its way regardless, and the request context must still be closed.
+        core.spanEndFailed(e);
+      } finally {
+        cancellable.close();
+      }
     }
     return true;
   }

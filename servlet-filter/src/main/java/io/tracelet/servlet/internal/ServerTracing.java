@@ -22,6 +22,10 @@ import io.tracelet.DeadlineHeader;
 import io.tracelet.RequestId;
 import java.time.Duration;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.LongAdder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The container-agnostic heart of the filter: from a request's headers and facts it builds the
@@ -39,10 +43,14 @@ public final class ServerTracing {
 
   static final String INSTRUMENTATION_NAME = "io.tracelet.servlet";
 
+  private static final Logger log = LoggerFactory.getLogger(ServerTracing.class);
+
   private final Settings settings;
   private final Tracer tracer;
   private final TextMapPropagator propagator;
   private final HttpSemconv semconv = new HttpSemconv();
+  private final LongAdder spanEndFailures = new LongAdder();
+  private final AtomicBoolean spanEndFailureLogged = new AtomicBoolean();
 
   /**
    * The core for one filter.
@@ -54,6 +62,27 @@ public final class ServerTracing {
     this.settings = settings;
     this.tracer = openTelemetry.getTracer(INSTRUMENTATION_NAME);
     this.propagator = propagator;
+  }
+
+  /**
+   * How many server spans could not be ended cleanly because a span processor threw from {@code
+   * onEnd}; the requests were served all the same.
+   */
+  public long spanEndFailureCount() {
+    return spanEndFailures.sum();
+  }
+
+  void spanEndFailed(RuntimeException e) {
+    spanEndFailures.increment();
+    // Once: a broken processor throws on every request, and a log line each would flood the log.
+    if (spanEndFailureLogged.compareAndSet(false, true)) {
+      log.error(
+          "Tracelet: a span processor threw while the server span ended; requests are served"
+              + " regardless. Counted in TracingFilter.spanEndFailureCount(); logged once.",
+          e);
+    } else {
+      log.debug("Tracelet: a span processor threw while the server span ended", e);
+    }
   }
 
   /** The settings in force. */
