@@ -161,7 +161,11 @@ class ExporterFaultTest {
         Arguments.of(
             "503 Service Unavailable",
             "grpc",
-            (Callable<FaultyOtlpEndpoint>) () -> FaultyOtlpEndpoint.answering(503)));
+            (Callable<FaultyOtlpEndpoint>) () -> FaultyOtlpEndpoint.answering(503)),
+        Arguments.of(
+            "healthy (200), warm JIT",
+            "http/protobuf",
+            (Callable<FaultyOtlpEndpoint>) () -> FaultyOtlpEndpoint.answering(200)));
   }
 
   @ParameterizedTest(name = "{0} over {1}")

@@ -137,9 +137,13 @@ class JaegerReliabilityTest {
   @ValueSource(strings = {"http/protobuf", "grpc"})
   void spansSentAfterJaegerRestarts_arrive(String protocol) throws Exception {
     String suffix = protocol.equals("grpc") ? "grpc" : "http";
-    // A short schedule delay, so each phase's spans are exported while that phase lasts.
+    // A short schedule delay, so each phase's spans are exported while that phase lasts; a short
+    // exporter timeout (retries included), so the flush while Jaeger is down gives up sooner.
     ExampleApp app =
-        start("tracelet-restart-" + suffix, protocol, Map.of("otel.bsp.schedule.delay", "100"));
+        start(
+            "tracelet-restart-" + suffix,
+            protocol,
+            Map.of("otel.bsp.schedule.delay", "100", "otel.exporter.otlp.timeout", "3000"));
     try {
       String before = JaegerEndToEndTest.send(app, "/order", "restart-before-" + suffix, 200);
       assertThat(JaegerServer.parentNames(jaeger.trace(before, 9)))
