@@ -61,8 +61,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 class ExporterFaultTest {
 
-  private static final int WARMUP = 200;
-  private static final int REQUESTS = 400;
+  private static final int WARMUP = 100;
+  private static final int REQUESTS = 300;
   private static final int CLIENTS = 4;
   private static final int CHILD_SPANS = 3;
   // The settings under test, all standard OpenTelemetry autoconfigure properties.

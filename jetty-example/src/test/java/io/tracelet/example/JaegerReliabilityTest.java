@@ -151,7 +151,7 @@ class JaegerReliabilityTest {
 
       jaeger.stop();
       List<String> whileDown = new ArrayList<>();
-      for (int i = 0; i < 5; i++) {
+      for (int i = 0; i < 3; i++) {
         // Served as usual while every export fails.
         whileDown.add(
             JaegerEndToEndTest.send(app, "/order", "restart-down-" + suffix + "-" + i, 200));
@@ -164,7 +164,7 @@ class JaegerReliabilityTest {
 
       jaeger.start();
       List<String> after = new ArrayList<>();
-      for (int i = 0; i < 5; i++) {
+      for (int i = 0; i < 3; i++) {
         after.add(JaegerEndToEndTest.send(app, "/order", "restart-after-" + suffix + "-" + i, 200));
       }
       for (String traceId : after) {
