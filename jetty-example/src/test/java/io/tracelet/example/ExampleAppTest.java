@@ -13,7 +13,13 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
@@ -60,6 +66,27 @@ class ExampleAppTest {
     assertThat(response.statusCode()).isEqualTo(200);
     assertThat(response.body().strip()).isEqualTo("Order created successfully");
     assertThat(exampleLog.linesContaining("payments: charge pay-")).isNotEmpty();
+  }
+
+  @Test
+  void concurrentOrders_areAllCompleted_noneCancelledAsDisconnected() throws Exception {
+    // 100 /order requests from 16 keep-alive clients: each one must run to the end. Before the
+    // disconnect probe confirmed an empty readable socket, a few were cancelled as "client
+    // disconnected" under this load and answered 200 with an empty body.
+    ExecutorService clients = Executors.newFixedThreadPool(16);
+    try {
+      List<Future<HttpResponse<String>>> sent = new ArrayList<>();
+      for (int i = 0; i < 100; i++) {
+        sent.add(clients.submit(() -> get("/order", Map.of())));
+      }
+      for (Future<HttpResponse<String>> response : sent) {
+        HttpResponse<String> r = response.get(60, TimeUnit.SECONDS);
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.body().strip()).isEqualTo("Order created successfully");
+      }
+    } finally {
+      clients.shutdownNow();
+    }
   }
 
   @Test

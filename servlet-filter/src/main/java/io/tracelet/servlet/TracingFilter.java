@@ -253,6 +253,17 @@ public final class TracingFilter implements Filter {
     return joinedContexts.sum();
   }
 
+  /**
+   * How many server spans a span processor failed to end ({@code onEnd} threw). Those requests were
+   * served and their context closed; the span may be missing from the processors after the broken
+   * one. A processor that <em>blocks</em> in {@code onEnd} is not guarded against: OpenTelemetry
+   * runs {@code onEnd} on the thread that ends the span, here the request's thread.
+   */
+  public long spanEndFailureCount() {
+    ServerTracing c = core;
+    return c == null ? 0 : c.spanEndFailureCount();
+  }
+
   @Override
   public void doFilter(ServletRequest req, ServletResponse res, FilterChain chain)
       throws IOException, ServletException {

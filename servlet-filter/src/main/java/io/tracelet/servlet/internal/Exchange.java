@@ -163,10 +163,17 @@ public final class Exchange {
         record(status, failure == null ? recordedFailure : failure, committed, appRoute);
       }
     } finally {
-      if (ownsSpan) {
-        span.end();
+      try {
+        if (ownsSpan) {
+          span.end();
+        }
+      } catch (RuntimeException e) {
+        // The SDK runs span processors' onEnd on this thread, so a broken processor throws here.
+        // The answer is on its way regardless, and the request context must still be closed.
+        core.spanEndFailed(e);
+      } finally {
+        cancellable.close();
       }
-      cancellable.close();
     }
     return true;
   }

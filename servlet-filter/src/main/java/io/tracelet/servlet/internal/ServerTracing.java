@@ -27,6 +27,10 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.LongAdder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The container-agnostic heart of the filter: from a request's headers and facts it builds the
@@ -44,6 +48,8 @@ public final class ServerTracing {
 
   static final String INSTRUMENTATION_NAME = "io.tracelet.servlet";
 
+  private static final Logger log = LoggerFactory.getLogger(ServerTracing.class);
+
   private final Settings settings;
   private final Tracer tracer;
   private final TextMapPropagator propagator;
@@ -53,6 +59,8 @@ public final class ServerTracing {
   private final String[] traceHeaders;
   private final boolean readsTracestate;
   private final boolean readsBaggage;
+  private final LongAdder spanEndFailures = new LongAdder();
+  private final AtomicBoolean spanEndFailureLogged = new AtomicBoolean();
 
   /**
    * The core for one filter, counting with {@code openTelemetry}'s meter provider.
@@ -99,6 +107,27 @@ public final class ServerTracing {
   // Propagator fields that carry no trace ID: sent alone they are not an attempt to join a trace.
   private static final Set<String> NOT_TRACE_IDS =
       Set.of("tracestate", "baggage", "x-b3-sampled", "x-b3-flags", "ot-tracer-sampled");
+
+  /**
+   * How many server spans could not be ended cleanly because a span processor threw from {@code
+   * onEnd}; the requests were served all the same.
+   */
+  public long spanEndFailureCount() {
+    return spanEndFailures.sum();
+  }
+
+  void spanEndFailed(RuntimeException e) {
+    spanEndFailures.increment();
+    // Once: a broken processor throws on every request, and a log line each would flood the log.
+    if (spanEndFailureLogged.compareAndSet(false, true)) {
+      log.error(
+          "Tracelet: a span processor threw while the server span ended; requests are served"
+              + " regardless. Counted in TracingFilter.spanEndFailureCount(); logged once.",
+          e);
+    } else {
+      log.debug("Tracelet: a span processor threw while the server span ended", e);
+    }
+  }
 
   /** The settings in force. */
   public Settings settings() {

@@ -80,6 +80,7 @@ final class ReadProbe {
   private boolean ended;
   private boolean bytesWaiting;
   private boolean disconnected;
+  private boolean emptyReadable; // readable once with no bytes waiting: an EOF, if it repeats
 
   private ReadProbe(HttpConnection connection, SocketChannelEndPoint endPoint, InputStream in) {
     this.connection = connection;
@@ -278,7 +279,20 @@ final class ReadProbe {
       }
       return;
     }
-    disconnected();
+    boolean confirmed;
+    synchronized (lock) {
+      confirmed = emptyReadable;
+      emptyReadable = true;
+    }
+    if (confirmed) {
+      disconnected();
+    } else {
+      // Readable with nothing to read is how an EOF looks, but under load the selector also
+      // reports a connection readable once with nothing there (seen with 16 concurrent keep-alive
+      // clients: requests were cancelled as "client disconnected" while the client still waited).
+      // An EOF stays readable, so ask again: a real one fires at once a second time.
+      arm();
+    }
   }
 
   private int available() {
