@@ -96,7 +96,7 @@ import org.openjdk.jmh.annotations.Warmup;
 @State(org.openjdk.jmh.annotations.Scope.Thread)
 public class ServerBenchmark {
 
-  private static final String REQUEST =
+  static final String REQUEST =
       "GET /hello HTTP/1.1\r\n"
           + "Host: localhost\r\n"
           + "traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r\n"
@@ -169,7 +169,7 @@ public class ServerBenchmark {
     }
   }
 
-  private static OpenTelemetrySdk sdk() {
+  static OpenTelemetrySdk sdk() {
     return OpenTelemetrySdk.builder()
         .setTracerProvider(
             SdkTracerProvider.builder()
