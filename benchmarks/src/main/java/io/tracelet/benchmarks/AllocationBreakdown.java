@@ -27,12 +27,12 @@ import jakarta.servlet.ServletException;
 import jakarta.servlet.ServletRequest;
 import jakarta.servlet.ServletResponse;
 import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -86,9 +86,16 @@ public final class AllocationBreakdown {
       TraceletMdc.install();
     }
     System.out.printf("MDC correlation: %s%n%n", mdc ? "on" : "off");
-    servers();
-    core();
-    inJetty();
+    List<String> parts = args.length > 1 ? List.of(args[1].split(",")) : List.of("1", "2", "3");
+    if (parts.contains("1")) {
+      servers();
+    }
+    if (parts.contains("2")) {
+      core();
+    }
+    if (parts.contains("3")) {
+      inJetty();
+    }
   }
 
   // ---------------------------------------------------------------- 1. the server
@@ -274,10 +281,39 @@ public final class AllocationBreakdown {
           r.setAttribute("io.tracelet.breakdown", r);
           r.removeAttribute("io.tracelet.breakdown");
         });
+    steps.put(
+        "getMethod, getRequestURI, getQueryString, getScheme",
+        r -> {
+          r.getMethod();
+          r.getRequestURI();
+          r.getQueryString();
+          r.getScheme();
+        });
+    steps.put(
+        "getServerName + getServerPort",
+        r -> {
+          r.getServerName();
+          r.getServerPort();
+        });
+    steps.put("getRemoteAddr", HttpServletRequest::getRemoteAddr);
+    steps.put(
+        "getServletPath, getPathInfo, getContextPath",
+        r -> {
+          r.getServletPath();
+          r.getPathInfo();
+          r.getContextPath();
+        });
+    steps.put("getHttpServletMapping + getPattern", r -> r.getHttpServletMapping().getPattern());
+    steps.put(
+        "getAttribute (absent) + getDispatcherType",
+        r -> {
+          r.getAttribute("io.tracelet.absent");
+          r.getDispatcherType();
+        });
     DisconnectDetector detector = new JettyDisconnectDetector();
     Runnable nothing = () -> {};
     steps.put("Jetty disconnect watch: watch + close", r -> detector.watch(r, nothing).close());
-    long[] bytes = new long[steps.size()];
+    long[] bytes = new long[steps.size() + 1];
     Filter probe =
         (req, res, chain) -> {
           HttpServletRequest request = (HttpServletRequest) req;
@@ -287,6 +323,11 @@ public final class AllocationBreakdown {
             step.accept(request);
             bytes[i++] += currentThreadAllocated() - t0;
           }
+          HttpServletResponse response = (HttpServletResponse) res;
+          long t0 = currentThreadAllocated();
+          response.setHeader("X-Request-ID", "0123456789abcdef0123456789abcdef");
+          response.setHeader("traceresponse", TRACEPARENT);
+          bytes[i] += currentThreadAllocated() - t0;
           chain.doFilter(req, res);
         };
     Inside reset = new Inside();
@@ -298,6 +339,8 @@ public final class AllocationBreakdown {
     for (String name : steps.keySet()) {
       System.out.printf("  %-56s %,6d B%n", name, bytes[i++] / (WARMUP + MEASURED));
     }
+    System.out.printf(
+        "  %-56s %,6d B%n", "response.setHeader, the two headers", bytes[i] / (WARMUP + MEASURED));
   }
 
   // ---------------------------------------------------------------- 2. the core alone

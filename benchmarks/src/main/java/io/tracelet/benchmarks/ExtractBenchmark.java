@@ -28,8 +28,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * propagator does not: a repeated {@code traceparent}, combined and normalized {@code tracestate},
  * optional whitespace) against OpenTelemetry's {@code W3CTraceContextPropagator} alone with a
  * getter that returns the first value. Both read the same headers, looked up like a servlet
- * container does. {@code traceletWithBaggage} is the filter's default propagator (trace context
- * and baggage; no baggage header is sent).
+ * container does. {@code traceletWithBaggage} is the filter's default propagator (trace context and
+ * baggage; no baggage header is sent).
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)

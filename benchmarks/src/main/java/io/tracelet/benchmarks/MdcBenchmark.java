@@ -21,12 +21,12 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * MDC correlation per scope: making a request context current (an SDK span and a request ID, so
- * the MDC gets {@code trace_id}, {@code span_id}, {@code parent_span_id} and {@code request_id})
- * and closing the scope, with Tracelet's MDC context storage against OpenTelemetry's default
- * storage. The storage is fixed per JVM at first use, so each benchmark picks it in its own fork;
- * the MDC adapter is logback's. (Run in one JVM, as the smoke test does, both use whichever storage
- * that JVM has.)
+ * MDC correlation per scope: making a request context current (an SDK span and a request ID, so the
+ * MDC gets {@code trace_id}, {@code span_id}, {@code parent_span_id} and {@code request_id}) and
+ * closing the scope, with Tracelet's MDC context storage against OpenTelemetry's default storage.
+ * The storage is fixed per JVM at first use, so each benchmark picks it in its own fork; the MDC
+ * adapter is logback's. (Run in one JVM, as the smoke test does, both use whichever storage that
+ * JVM has.)
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)

@@ -27,8 +27,8 @@ import org.slf4j.LoggerFactory;
  * The span log ({@link SpanLog}, END mode) on a raw OpenTelemetry span start + end: {@code
  * disabled}, its logger below INFO (what an application pays for having it installed), and {@code
  * enabled}, its logger at INFO writing to logback's {@code NOPAppender} (logback.xml), so the line
- * is built and the logging event created and handed to an appender that discards it: the span
- * log's own cost without any I/O.
+ * is built and the logging event created and handed to an appender that discards it: the span log's
+ * own cost without any I/O.
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
