@@ -1,5 +1,7 @@
 package io.tracelet.benchmarks;
 
+import brave.Tracing;
+import brave.http.HttpTracing;
 import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.api.trace.SpanKind;
 import io.opentelemetry.context.Context;
@@ -132,6 +134,17 @@ public final class AllocationBreakdown {
         server("opentelemetry", new ServerBenchmark.MinimalOpenTelemetryFilter(otel), null),
         none);
     otel.close();
+    ServerBenchmark.CountingHandler braveSpans = new ServerBenchmark.CountingHandler();
+    Tracing braveTracing =
+        Tracing.newBuilder().localServiceName("bench").addSpanHandler(braveSpans).build();
+    report(
+        "Brave servlet filter",
+        server(
+            "brave",
+            brave.jakarta.servlet.TracingFilter.create(HttpTracing.create(braveTracing)),
+            null),
+        none);
+    braveTracing.close();
     System.out.println();
   }
 
