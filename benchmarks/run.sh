@@ -7,6 +7,8 @@
 # The end-to-end tier (wrk over loopback, benchmarks/e2e.sh), alone or after every JMH benchmark:
 #   benchmarks/run.sh e2e quick|full
 #   benchmarks/run.sh all quick|full  every tier, one after the other, each printing its tables
+#   benchmarks/run.sh breakdown       the filter's allocation per request and per step
+#                                     (AllocationBreakdown), without and with MDC correlation
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tier="jmh"
@@ -17,10 +19,10 @@ case "${1:-}" in
     ;;
 esac
 mode="${1:-full}"
-case "$mode" in
-  quick | full) ;;
+case "$tier:$mode" in
+  *:quick | *:full | jmh:breakdown) ;;
   *)
-    echo "usage: benchmarks/run.sh [all|e2e] [quick|full] [regex]" >&2
+    echo "usage: benchmarks/run.sh [all|e2e] [quick|full] [regex] | benchmarks/run.sh breakdown" >&2
     exit 2
     ;;
 esac
@@ -35,6 +37,15 @@ trap 'rm -f "$cp_file"' EXIT
 mvn -B -ntp -q -pl benchmarks -am package dependency:build-classpath \
   -DskipTests -Dspotless.check.skip=true -Dmdep.outputFile="$cp_file"
 cp="benchmarks/target/classes:$(cat "$cp_file")"
+if [ "$mode" = breakdown ]; then
+  # Allocation counts are exact; the JVM flags match ServerBenchmark's fork.
+  for mdc in nomdc mdc; do
+    java -Dio.opentelemetry.context.contextStorageProvider=default -cp "$cp" \
+      io.tracelet.benchmarks.AllocationBreakdown "$mdc" 2>/dev/null
+    echo
+  done
+  exit 0
+fi
 args=(-prof gc -rf text)
 if [ "$mode" = quick ]; then
   args+=(-f 1 -wi 2 -w 1s -i 3 -r 1s)

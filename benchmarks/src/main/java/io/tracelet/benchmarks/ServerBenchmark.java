@@ -97,7 +97,7 @@ import org.openjdk.jmh.annotations.Warmup;
 @State(org.openjdk.jmh.annotations.Scope.Thread)
 public class ServerBenchmark {
 
-  private static final String REQUEST =
+  static final String REQUEST =
       "GET /hello HTTP/1.1\r\n"
           + "Host: localhost\r\n"
           + "traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r\n"
@@ -183,6 +183,11 @@ public class ServerBenchmark {
   /** Brave's servlet {@code TracingFilter} on {@code tracing}. */
   public static Filter braveFilter(Tracing tracing) {
     return brave.jakarta.servlet.TracingFilter.create(HttpTracing.create(tracing));
+  }
+
+  /** {@link #sdk(SpanExporter)} with an exporter that drops every batch. */
+  static OpenTelemetrySdk sdk() {
+    return sdk(new SpanBenchmark.DropExporter());
   }
 
   /**

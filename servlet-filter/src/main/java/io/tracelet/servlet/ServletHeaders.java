@@ -39,4 +39,14 @@ final class ServletHeaders implements HeaderSource {
   public String first(String name) {
     return request.getHeader(name);
   }
+
+  @Override
+  public String single(String name) {
+    Enumeration<String> values = request.getHeaders(name);
+    if (values == null || !values.hasMoreElements()) {
+      return null;
+    }
+    String value = values.nextElement();
+    return values.hasMoreElements() ? null : value;
+  }
 }

@@ -22,6 +22,7 @@ import jakarta.servlet.FilterConfig;
 import jakarta.servlet.ServletContext;
 import jakarta.servlet.ServletException;
 import jakarta.servlet.ServletRequest;
+import jakarta.servlet.ServletRequestWrapper;
 import jakarta.servlet.ServletResponse;
 import jakarta.servlet.http.HttpServletMapping;
 import jakarta.servlet.http.HttpServletRequest;
@@ -275,6 +276,9 @@ public final class TracingFilter implements Filter {
       return;
     }
     Object existing = request.getAttribute(STATE_ATTRIBUTE);
+    if (existing == null) {
+      existing = wrappedState(request);
+    }
     DispatcherType type = request.getDispatcherType();
     if (type == DispatcherType.ASYNC && existing instanceof RequestState state) {
       resume(state, request, response, chain);
@@ -299,6 +303,22 @@ public final class TracingFilter implements Filter {
       return;
     }
     afterChain(state, null);
+  }
+
+  /**
+   * The state of a request this filter already traces, found through its {@link TracingRequest}
+   * (another instance of the filter further down the chain sees it); the request attribute is only
+   * set once an asynchronous cycle starts, because setting one costs Jetty a map per request.
+   */
+  private static RequestState wrappedState(ServletRequest request) {
+    ServletRequest r = request;
+    while (r instanceof ServletRequestWrapper wrapper) {
+      if (wrapper instanceof TracingRequest tracing) {
+        return tracing.state;
+      }
+      r = wrapper.getRequest();
+    }
+    return null;
   }
 
   /** Our part before the application runs; null when it failed (the request then runs untraced). */
@@ -327,18 +347,14 @@ public final class TracingFilter implements Filter {
         }
       }
       exchange = c.begin(requestInfo(request), new ServletHeaders(request), outer);
-      for (Map.Entry<String, String> h : exchange.responseHeaders().list()) {
-        response.setHeader(h.getKey(), h.getValue());
-      }
       RequestState state = new RequestState(exchange, request, response);
-      request.setAttribute(STATE_ATTRIBUTE, state);
-      exchange.setWatch(detector.watch(request, exchange::clientDisconnected));
+      exchange.writeResponseHeaders(state);
+      exchange.setWatch(detector.watch(request, state));
       return state;
     } catch (RuntimeException e) {
       logFailure(e);
       if (exchange != null) {
         exchange.finish(0, null, false, null);
-        request.removeAttribute(STATE_ATTRIBUTE);
       }
       return null;
     }
@@ -413,8 +429,15 @@ public final class TracingFilter implements Filter {
   private static RequestInfo requestInfo(HttpServletRequest request) {
     String servletPath = request.getServletPath();
     String pathInfo = request.getPathInfo();
-    String pathInContext =
-        (servletPath == null ? "" : servletPath) + (pathInfo == null ? "" : pathInfo);
+    // Concatenated only when both parts are there: usually one of them is empty.
+    String pathInContext;
+    if (pathInfo == null || pathInfo.isEmpty()) {
+      pathInContext = servletPath == null ? "" : servletPath;
+    } else if (servletPath == null || servletPath.isEmpty()) {
+      pathInContext = pathInfo;
+    } else {
+      pathInContext = servletPath + pathInfo;
+    }
     return new RequestInfo(
         request.getMethod(),
         request.getRequestURI(),
@@ -439,7 +462,7 @@ public final class TracingFilter implements Filter {
     String contextPath = request.getContextPath() == null ? "" : request.getContextPath();
     String pattern = mapping.getPattern();
     return switch (mapping.getMappingMatch()) {
-      case EXACT, PATH -> contextPath + pattern;
+      case EXACT, PATH -> contextPath.isEmpty() ? pattern : contextPath + pattern;
       case EXTENSION -> contextPath + "/" + pattern;
       case CONTEXT_ROOT -> contextPath + "/";
       case DEFAULT -> null;

@@ -14,7 +14,7 @@ import jakarta.servlet.http.HttpServletRequestWrapper;
  */
 final class TracingRequest extends HttpServletRequestWrapper {
 
-  private final RequestState state;
+  final RequestState state;
 
   TracingRequest(HttpServletRequest request, RequestState state) {
     super(request);

@@ -11,7 +11,7 @@ import io.tracelet.DeadlineExceededException;
 import io.tracelet.RequestId;
 import java.io.IOException;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 
 /**
  * One request in flight: its context (span, request ID, cancellation), the headers to write, and
@@ -31,6 +31,9 @@ public final class Exchange {
 
   private static final int MAX_CAUSE_DEPTH = 16;
 
+  private static final AtomicIntegerFieldUpdater<Exchange> FINISHED =
+      AtomicIntegerFieldUpdater.newUpdater(Exchange.class, "finished");
+
   private final ServerTracing core;
   private final CancellableContext cancellable;
   private final Span span;
@@ -39,8 +42,7 @@ public final class Exchange {
   private final RequestId requestId;
   private final String semconvMethod;
   private final String mappingRoute;
-  private final ResponseHeaders responseHeaders;
-  private final AtomicBoolean finished = new AtomicBoolean();
+  private volatile int finished;
   private volatile boolean clientGone;
   private volatile boolean timedOut;
   private volatile Throwable recordedFailure;
@@ -61,7 +63,6 @@ public final class Exchange {
     this.requestId = requestId;
     this.semconvMethod = semconvMethod;
     this.mappingRoute = mappingRoute;
-    this.responseHeaders = core.responseHeaders(requestId, span);
   }
 
   /** The request context: make it current around the application. */
@@ -79,14 +80,23 @@ public final class Exchange {
     return span;
   }
 
-  /** The validated response headers to set before the application runs. */
+  /** Writes the response headers (set them before the application runs) to {@code out}. */
+  public void writeResponseHeaders(HeaderSink out) {
+    core.writeResponseHeaders(requestId, span, out);
+  }
+
+  /**
+   * The response headers as a list, for inspection; the filter uses {@link #writeResponseHeaders}.
+   */
   public ResponseHeaders responseHeaders() {
-    return responseHeaders;
+    ResponseHeaders out = new ResponseHeaders();
+    writeResponseHeaders(out);
+    return out;
   }
 
   /** Whether {@link #finish} has run. */
   public boolean isFinished() {
-    return finished.get();
+    return finished != 0;
   }
 
   /** Keeps {@code watch} to close when the request finishes. */
@@ -154,7 +164,7 @@ public final class Exchange {
    * @return whether this call finished the exchange
    */
   public boolean finish(int status, Throwable failure, boolean committed, String appRoute) {
-    if (!finished.compareAndSet(false, true)) {
+    if (!FINISHED.compareAndSet(this, 0, 1)) {
       return false;
     }
     try {
@@ -182,7 +192,7 @@ public final class Exchange {
     if (appRoute != null && !appRoute.equals(mappingRoute)) {
       String route = core.admitRoute(appRoute);
       if (route != null) {
-        span.updateName(HttpSemconv.spanName(semconvMethod, route));
+        span.updateName(core.spanName(semconvMethod, route));
         span.setAttribute(HttpAttributes.HTTP_ROUTE, route);
       }
     }
@@ -204,7 +214,8 @@ public final class Exchange {
       }
     }
     if (effective > 0) {
-      span.setAttribute(HttpAttributes.HTTP_RESPONSE_STATUS_CODE, (long) effective);
+      span.setAttribute(
+          HttpAttributes.HTTP_RESPONSE_STATUS_CODE, ServerTracing.statusCode(effective));
     }
     if (effective >= 500 && !causedByClient) {
       span.setStatus(StatusCode.ERROR);

@@ -19,4 +19,13 @@ public interface HeaderSource {
     List<String> v = values(name);
     return v.isEmpty() ? null : v.get(0);
   }
+
+  /**
+   * The value of {@code name} when the header is present exactly once; {@code null} when it is
+   * absent or repeated. Containers can answer this without building a list.
+   */
+  default String single(String name) {
+    List<String> v = values(name);
+    return v.size() == 1 ? v.get(0) : null;
+  }
 }

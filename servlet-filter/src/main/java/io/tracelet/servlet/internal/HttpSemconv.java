@@ -2,6 +2,7 @@ package io.tracelet.servlet.internal;
 
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import java.util.StringJoiner;
@@ -20,10 +21,12 @@ final class HttpSemconv {
   /** The most distinct routes used as span names; beyond it spans are named by method only. */
   static final int MAX_ROUTES = 1000;
 
-  private static final Set<String> KNOWN_METHODS =
-      Set.of("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH");
+  private static final List<String> KNOWN_METHODS =
+      List.of("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH");
 
-  private final Set<String> routes = ConcurrentHashMap.newKeySet();
+  // The admitted routes, each with its span names by method (index in KNOWN_METHODS, _OTHER last),
+  // built on first use: a span name is then not concatenated again for every request.
+  private final ConcurrentHashMap<String, String[]> routes = new ConcurrentHashMap<>();
   private final AtomicBoolean routeLimitLogged = new AtomicBoolean();
 
   /** The semconv method: the method itself when well known, else {@code _OTHER}. */
@@ -40,6 +43,25 @@ final class HttpSemconv {
     return route == null ? m : m + " " + route;
   }
 
+  /** {@link #spanName}, the same String every time for an admitted route. */
+  String cachedSpanName(String semconvMethod, String route) {
+    String[] names = route == null ? null : routes.get(route);
+    if (names == null) {
+      return spanName(semconvMethod, route);
+    }
+    int i = KNOWN_METHODS.indexOf(semconvMethod);
+    if (i < 0) {
+      i = KNOWN_METHODS.size();
+    }
+    String name = names[i];
+    if (name == null) {
+      // A race builds an equal String twice at worst; Strings are safely published.
+      name = spanName(semconvMethod, route);
+      names[i] = name;
+    }
+    return name;
+  }
+
   /**
    * Returns {@code route} if it may name spans, else {@code null}. Span names must stay few: an
    * application that sets raw paths as routes would otherwise create one name per URL, so after
@@ -49,16 +71,16 @@ final class HttpSemconv {
     if (route == null || route.length() > 256 || !ResponseHeaders.isPrintable(route, true)) {
       return null;
     }
-    if (routes.contains(route)) {
+    if (routes.containsKey(route)) {
       return route;
     }
     if (routes.size() < MAX_ROUTES) {
       // Checking the size and adding must be one step, or concurrent requests with new routes
-      // could each pass the check and overshoot the limit. The lock is only taken while the set
+      // could each pass the check and overshoot the limit. The lock is only taken while the map
       // fills up; once full, the unlocked check above refuses without it.
       synchronized (routes) {
         if (routes.size() < MAX_ROUTES) {
-          routes.add(route);
+          routes.putIfAbsent(route, new String[KNOWN_METHODS.size() + 1]);
           return route;
         }
       }

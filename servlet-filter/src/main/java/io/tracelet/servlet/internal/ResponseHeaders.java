@@ -5,19 +5,25 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 
-/** The headers the filter writes, each value checked to be printable ASCII before it is kept. */
-public final class ResponseHeaders {
+/**
+ * The headers the filter writes, collected as a list (for inspection and tests); the filter itself
+ * hands them straight to the response through a {@link HeaderSink}.
+ */
+public final class ResponseHeaders implements HeaderSink {
 
   /** The longest value we write. */
   static final int MAX_VALUE_LENGTH = 512;
 
   private final List<Map.Entry<String, String>> headers = new ArrayList<>(4);
 
-  /** Adds the header unless its value is not {@code ^[\x21-\x7E]{1,512}$}. */
-  void add(String name, String value) {
-    if (value != null && value.length() <= MAX_VALUE_LENGTH && isPrintable(value, false)) {
-      headers.add(Map.entry(name, value));
-    }
+  @Override
+  public void set(String name, String value) {
+    headers.add(Map.entry(name, value));
+  }
+
+  /** Whether {@code value} may be written as a header: {@code ^[\x21-\x7E]{1,512}$}. */
+  static boolean isValidValue(String value) {
+    return value != null && value.length() <= MAX_VALUE_LENGTH && isPrintable(value, false);
   }
 
   /** The headers in the order added. */

@@ -61,6 +61,8 @@ public final class ServerTracing {
   private final boolean readsBaggage;
   private final LongAdder spanEndFailures = new LongAdder();
   private final AtomicBoolean spanEndFailureLogged = new AtomicBoolean();
+  private static final Long[] STATUS_CODES = new Long[600];
+  private volatile Long lastPort;
 
   /**
    * The core for one filter, counting with {@code openTelemetry}'s meter provider.
@@ -196,14 +198,14 @@ public final class ServerTracing {
       String route = semconv.admitRoute(info.route());
       SpanBuilder b =
           tracer
-              .spanBuilder(HttpSemconv.spanName(semconvMethod, route))
+              .spanBuilder(semconv.cachedSpanName(semconvMethod, route))
               .setParent(parent)
               .setSpanKind(SpanKind.SERVER)
               .setAttribute(HttpAttributes.HTTP_REQUEST_METHOD, semconvMethod)
               .setAttribute(UrlAttributes.URL_PATH, info.path())
               .setAttribute(UrlAttributes.URL_SCHEME, info.scheme())
               .setAttribute(ServerAttributes.SERVER_ADDRESS, info.serverAddress())
-              .setAttribute(ServerAttributes.SERVER_PORT, (long) info.serverPort())
+              .setAttribute(ServerAttributes.SERVER_PORT, port(info.serverPort()))
               .setAttribute(ClientAttributes.CLIENT_ADDRESS, info.clientAddress())
               .setAttribute(REQUEST_ID, requestId.value());
       if (HttpSemconv.OTHER_METHOD.equals(semconvMethod) && info.method() != null) {
@@ -324,26 +326,64 @@ public final class ServerTracing {
     return semconv.admitRoute(route);
   }
 
-  ResponseHeaders responseHeaders(RequestId requestId, Span span) {
-    ResponseHeaders out = new ResponseHeaders();
+  String spanName(String semconvMethod, String route) {
+    return semconv.cachedSpanName(semconvMethod, route);
+  }
+
+  /** The port as a {@code Long}, boxed once per port in use rather than once per request. */
+  private Long port(int port) {
+    Long last = lastPort;
+    if (last == null || last != port) {
+      last = (long) port;
+      lastPort = last;
+    }
+    return last;
+  }
+
+  /** The status code as a {@code Long}; the ones HTTP defines are boxed once. */
+  static Long statusCode(int status) {
+    if (status < 0 || status >= STATUS_CODES.length) {
+      return (long) status;
+    }
+    Long boxed = STATUS_CODES[status];
+    if (boxed == null) {
+      // A race boxes an equal value twice at worst.
+      boxed = (long) status;
+      STATUS_CODES[status] = boxed;
+    }
+    return boxed;
+  }
+
+  /**
+   * Hands the response headers of a request to {@code out}, straight from the request ID and the
+   * span: no list is built per request. The values need no check here: a {@link RequestId} holds
+   * only {@code [A-Za-z0-9+/=._@:-]}, at most 200 characters, and the span context's IDs are
+   * validated lowercase hex; {@code ResponseHeadersTest} keeps that true.
+   */
+  void writeResponseHeaders(RequestId requestId, Span span, HeaderSink out) {
     if (settings.responseRequestId) {
-      out.add(settings.requestIdHeader, requestId.value());
+      out.set(settings.requestIdHeader, requestId.value());
     }
     SpanContext sc = span.getSpanContext();
-    if (sc.isValid()) {
+    if (sc.isValid()
+        && (settings.responseTraceResponse
+            || settings.responseTraceId
+            || settings.responseServerTiming)) {
+      String traceId = sc.getTraceId();
       String traceparent =
-          "00-" + sc.getTraceId() + "-" + sc.getSpanId() + "-" + sc.getTraceFlags().asHex();
+          settings.responseTraceResponse || settings.responseServerTiming
+              ? "00-" + traceId + "-" + sc.getSpanId() + "-" + sc.getTraceFlags().asHex()
+              : null;
       if (settings.responseTraceResponse) {
-        out.add("traceresponse", traceparent);
+        out.set("traceresponse", traceparent);
       }
       if (settings.responseTraceId) {
-        out.add(TRACE_ID_HEADER, sc.getTraceId());
+        out.set(TRACE_ID_HEADER, traceId);
       }
       if (settings.responseServerTiming) {
-        out.add("Server-Timing", "traceparent;desc=\"" + traceparent + "\"");
+        out.set("Server-Timing", "traceparent;desc=\"" + traceparent + "\"");
       }
     }
-    return out;
   }
 
   private Duration incomingTimeout(HeaderSource headers) {

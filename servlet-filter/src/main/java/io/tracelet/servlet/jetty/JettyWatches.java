@@ -2,8 +2,9 @@ package io.tracelet.servlet.jetty;
 
 import io.tracelet.servlet.internal.DisconnectDetector.Watch;
 import jakarta.servlet.http.HttpServletRequest;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
+import java.util.concurrent.atomic.AtomicReferenceFieldUpdater;
+import java.util.function.Consumer;
 import org.eclipse.jetty.ee10.servlet.ServletContextRequest;
 import org.eclipse.jetty.io.Connection;
 import org.eclipse.jetty.server.Request;
@@ -29,83 +30,94 @@ final class JettyWatches {
     if (request == null) {
       return Watch.NONE;
     }
-    AtomicReference<Runnable> action = new AtomicReference<>(onDisconnect);
-    AtomicReference<Watch> created = new AtomicReference<>();
+    Connection connection = request.getConnectionMetaData().getConnection();
+    Watching watch = new Watching(onDisconnect, connection);
     try {
       // A watch the application forgets to close ends with its request: a completed request has
       // no client left to lose, and nothing may stay registered on a keep-alive connection.
-      Request.addCompletionListener(
-          request,
-          failure -> {
-            action.set(null);
-            Watch watch = created.get();
-            if (watch != null) {
-              watch.close();
-            }
-          });
+      Request.addCompletionListener(request, failure -> watch.completed());
     } catch (IllegalStateException alreadyCompleted) {
       return Watch.NONE;
     }
-    Runnable fire =
-        () -> {
-          Runnable once = action.getAndSet(null);
-          if (once != null) {
-            once.run();
-          }
-        };
     // HTTP/2: the session keeps reading, so a client that leaves resets or closes the stream and
     // Jetty fails the request. A failure listener cannot be removed; it lives as long as the
     // request and does nothing once the watch is closed.
-    request.addFailureListener(failure -> fire.run());
+    request.addFailureListener(watch);
     // Any protocol: the connection was closed under the request, by the client or by Jetty.
-    Connection connection = request.getConnectionMetaData().getConnection();
-    Connection.Listener closeListener =
-        new Connection.Listener() {
-          @Override
-          public void onClosed(Connection closed) {
-            fire.run();
-          }
-        };
-    connection.addEventListener(closeListener);
+    connection.addEventListener(watch);
     // HTTP/1.1: Jetty does not read while the request is handled; see ReadProbe.
-    Watch probe = ReadProbe.watch(request, fire);
-    Watch watch = new Watching(action, connection, closeListener, probe);
-    created.set(watch);
-    if (action.get() == null) {
+    watch.probe = ReadProbe.watch(request, watch);
+    watch.registered = true;
+    if (watch.action == null) {
       // Completed (or already fired) while we were registering.
       watch.close();
     } else if (!connection.getEndPoint().isOpen()) {
       // Closed before the listener was added, so onClosed will not come.
-      fire.run();
+      watch.run();
     }
     return watch;
   }
 
-  private static final class Watching implements Watch {
-    private final AtomicReference<Runnable> action;
-    private final Connection connection;
-    private final Connection.Listener closeListener;
-    private final Watch probe;
-    private final AtomicBoolean closed = new AtomicBoolean();
+  /**
+   * One watch, and every listener it registers: the connection's close listener, the request's
+   * failure listener and the probe's callback are this object, so a watch costs one allocation
+   * besides Jetty's own registrations.
+   */
+  private static final class Watching
+      implements Watch, Connection.Listener, Runnable, Consumer<Throwable> {
+    private static final AtomicReferenceFieldUpdater<Watching, Runnable> ACTION =
+        AtomicReferenceFieldUpdater.newUpdater(Watching.class, Runnable.class, "action");
+    private static final AtomicIntegerFieldUpdater<Watching> CLOSED =
+        AtomicIntegerFieldUpdater.newUpdater(Watching.class, "closed");
 
-    Watching(
-        AtomicReference<Runnable> action,
-        Connection connection,
-        Connection.Listener closeListener,
-        Watch probe) {
+    private final Connection connection;
+    // The disconnect action until it runs or the watch closes, then null.
+    private volatile Runnable action;
+    private volatile int closed;
+    // Set once registration is complete; a completion before that leaves the closing to watch().
+    private volatile boolean registered;
+    private Watch probe;
+
+    Watching(Runnable action, Connection connection) {
       this.action = action;
       this.connection = connection;
-      this.closeListener = closeListener;
-      this.probe = probe;
+    }
+
+    /** The client is gone (any listener): runs the action at most once. */
+    @Override
+    public void run() {
+      Runnable once = ACTION.getAndSet(this, null);
+      if (once != null) {
+        once.run();
+      }
+    }
+
+    /** The request failed (HTTP/2 reset or close). */
+    @Override
+    public void accept(Throwable failure) {
+      run();
+    }
+
+    @Override
+    public void onClosed(Connection closedConnection) {
+      run();
+    }
+
+    /** The request completed. */
+    void completed() {
+      action = null;
+      if (registered) {
+        close();
+      }
     }
 
     @Override
     public void close() {
-      if (!closed.compareAndSet(false, true)) {
+      if (!CLOSED.compareAndSet(this, 0, 1)) {
         return;
       }
-      action.set(null);
-      connection.removeEventListener(closeListener);
+      action = null;
+      connection.removeEventListener(this);
       if (probe != null) {
         probe.close();
       }
