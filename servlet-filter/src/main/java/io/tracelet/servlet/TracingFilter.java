@@ -310,7 +310,7 @@ public final class TracingFilter implements Filter {
    * (another instance of the filter further down the chain sees it); the request attribute is only
    * set once an asynchronous cycle starts, because setting one costs Jetty a map per request.
    */
-  private static RequestState wrappedState(ServletRequest request) {
+  static RequestState wrappedState(ServletRequest request) {
     ServletRequest r = request;
     while (r instanceof ServletRequestWrapper wrapper) {
       if (wrapper instanceof TracingRequest tracing) {

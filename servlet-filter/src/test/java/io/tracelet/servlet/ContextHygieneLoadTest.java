@@ -412,7 +412,11 @@ class ContextHygieneLoadTest {
   private void checkRequestContext(HttpServletRequest req, String where) {
     requestIdChecks.incrementAndGet();
     String sent = req.getHeader(HEADER);
+    // The filter's state: the request attribute once an async cycle started, else the wrapper.
     Object state = req.getAttribute(TracingFilter.STATE_ATTRIBUTE);
+    if (state == null) {
+      state = TracingFilter.wrappedState(req);
+    }
     if (!(state instanceof RequestState s) || Context.current() != s.exchange.context()) {
       problem(sent + " " + where + ": not the filter's context " + Context.current());
     }
