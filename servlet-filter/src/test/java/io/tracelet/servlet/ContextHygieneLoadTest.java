@@ -160,9 +160,18 @@ class ContextHygieneLoadTest {
   private ExecutorService worker;
   private int port;
 
+  // Jetty logs every exception a servlet throws with its stack trace: 15 000 of them would bury
+  // the build log. The THROW requests are checked by their 500 answers instead.
+  private final ch.qos.logback.classic.Logger servletChannelLog =
+      (ch.qos.logback.classic.Logger)
+          org.slf4j.LoggerFactory.getLogger("org.eclipse.jetty.ee10.servlet.ServletChannel");
+  private ch.qos.logback.classic.Level servletChannelLevel;
+
   @BeforeEach
   void start() throws Exception {
     otelContextLogger.addHandler(contextLog);
+    servletChannelLevel = servletChannelLog.getLevel();
+    servletChannelLog.setLevel(ch.qos.logback.classic.Level.OFF);
     sdk =
         OpenTelemetrySdk.builder()
             .setTracerProvider(
@@ -212,6 +221,7 @@ class ContextHygieneLoadTest {
     worker.shutdownNow();
     sdk.close();
     otelContextLogger.removeHandler(contextLog);
+    servletChannelLog.setLevel(servletChannelLevel);
   }
 
   @Test
