@@ -5,9 +5,10 @@ Seeds are text in the FuzzHeaders format: one `name:value` header per line, `@co
 picks a filter configuration, and `\\uXXXX`, `\\r`, `\\n`, `\\t`, `\\\\` are unescaped, so the
 control characters are visible here. Some seeds also carry raw bytes (TAB, CR, NUL, invalid
 UTF-8) so that both spellings are exercised. Re-run after editing; the output is committed.
+Files named `*-found` are inputs the fuzzer found failing, kept as regression seeds; this script
+leaves them alone.
 """
 import os
-import shutil
 
 ROOT = os.path.join(
     os.path.dirname(os.path.abspath(__file__)),
@@ -99,6 +100,8 @@ def request_seeds():
                             "uberctx-tenant:acme%20corp", "baggage:user=bob")
     s["all-ottrace"] = lines("@config=all", f"ot-tracer-traceid:{B3_TID[16:]}",
                              f"ot-tracer-spanid:{B3_SID}", "ot-tracer-sampled:true", "ot-baggage-k:v")
+    s["jaeger-bad-percent-escape"] = lines("@config=all", "uber-trace-id:%?", f"traceparent:{TP}")
+    s["jaeger-encoded"] = lines("@config=all", f"uber-trace-id:{B3_TID}%3A{B3_SID}%3A0%3A1")
     s["all-everything"] = lines("@config=all", f"traceparent:{TP}", f"b3:{B3_TID}-{B3_SID}-1",
                                 f"uber-trace-id:{B3_TID}:{B3_SID}:0:1", "baggage:a=1")
     # X-Trace-ID matrix
@@ -152,9 +155,9 @@ def value_seeds(values):
 
 
 def write(test_class, method, seeds):
+    # Files already there are kept: `*-found` seeds are fuzzer findings kept as regression seeds.
     d = os.path.join(ROOT, f"{test_class}Inputs", method)
-    shutil.rmtree(d, ignore_errors=True)
-    os.makedirs(d)
+    os.makedirs(d, exist_ok=True)
     for name, data in seeds.items():
         with open(os.path.join(d, name), "wb") as f:
             f.write(data)

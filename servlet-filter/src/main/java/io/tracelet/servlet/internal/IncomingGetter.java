@@ -64,6 +64,13 @@ public final class IncomingGetter implements TextMapGetter<HeaderSource> {
       case "baggage":
         List<String> baggage = baggage(values);
         return baggage.isEmpty() ? null : String.join(",", baggage);
+      case "uber-trace-id":
+        // OpenTelemetry's Jaeger propagator (1.67) URL-decodes a value without ':' and lets
+        // URLDecoder's IllegalArgumentException for a bad %-escape out of extract(), so one hostile
+        // header would end the extraction (and the other propagators of a composite). Found by
+        // fuzzing (ServerTracingFuzzTest); such a value is treated as absent.
+        String uber = TraceStateCodec.trimOws(values.get(0));
+        return hasBadPercentEscape(uber) ? null : uber;
       default:
         return TraceStateCodec.trimOws(values.get(0));
     }
@@ -97,6 +104,20 @@ public final class IncomingGetter implements TextMapGetter<HeaderSource> {
     }
     String v = TraceStateCodec.trimOws(values.get(0));
     return v.indexOf(',') >= 0 ? null : v;
+  }
+
+  /** Whether {@code v} has a {@code %} not followed by two ASCII hex digits. */
+  static boolean hasBadPercentEscape(String v) {
+    for (int i = v.indexOf('%'); i >= 0; i = v.indexOf('%', i + 1)) {
+      if (i + 2 >= v.length() || !isAsciiHex(v.charAt(i + 1)) || !isAsciiHex(v.charAt(i + 2))) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static boolean isAsciiHex(char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
   }
 
   /** The baggage header values, trimmed, or nothing when over the limits. */
