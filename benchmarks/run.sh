@@ -1,11 +1,32 @@
 #!/usr/bin/env bash
-# Runs the JMH benchmarks with the GC profiler (bytes allocated per operation).
+# Runs the benchmarks. JMH tiers (microbenchmarks, in-process server) with the GC profiler (bytes
+# allocated per operation):
 #   benchmarks/run.sh                 full mode: JMH defaults of each class (5 forks)
 #   benchmarks/run.sh quick           1 fork, short iterations: a smoke run, not for publishing
 #   benchmarks/run.sh full <regex>    only the benchmarks matching the regex
+# The end-to-end tier (wrk over loopback, benchmarks/e2e.sh), alone or after every JMH benchmark:
+#   benchmarks/run.sh e2e quick|full
+#   benchmarks/run.sh all quick|full  every tier, one after the other, each printing its tables
 set -euo pipefail
 cd "$(dirname "$0")/.."
+tier="jmh"
+case "${1:-}" in
+  all | e2e)
+    tier="$1"
+    shift
+    ;;
+esac
 mode="${1:-full}"
+case "$mode" in
+  quick | full) ;;
+  *)
+    echo "usage: benchmarks/run.sh [all|e2e] [quick|full] [regex]" >&2
+    exit 2
+    ;;
+esac
+if [ "$tier" = e2e ]; then
+  exec benchmarks/e2e.sh "$mode"
+fi
 filter="${2:-.*}"
 cp_file="$(mktemp)"
 trap 'rm -f "$cp_file"' EXIT
@@ -17,5 +38,11 @@ cp="benchmarks/target/classes:$(cat "$cp_file")"
 args=(-prof gc -rf text)
 if [ "$mode" = quick ]; then
   args+=(-f 1 -wi 2 -w 1s -i 3 -r 1s)
+fi
+if [ "$tier" = all ]; then
+  echo "== JMH: microbenchmarks and the in-process server ($mode)"
+  java -cp "$cp" org.openjdk.jmh.Main "${args[@]}" "$filter"
+  echo "== end to end over loopback ($mode)"
+  exec benchmarks/e2e.sh "$mode"
 fi
 exec java -cp "$cp" org.openjdk.jmh.Main "${args[@]}" "$filter"

@@ -20,6 +20,7 @@ import io.opentelemetry.context.propagation.TextMapPropagator;
 import io.opentelemetry.sdk.OpenTelemetrySdk;
 import io.opentelemetry.sdk.trace.SdkTracerProvider;
 import io.opentelemetry.sdk.trace.export.BatchSpanProcessor;
+import io.opentelemetry.sdk.trace.export.SpanExporter;
 import io.opentelemetry.semconv.HttpAttributes;
 import io.opentelemetry.semconv.UrlAttributes;
 import io.tracelet.logging.TraceletMdc;
@@ -151,30 +152,48 @@ public class ServerBenchmark {
         return new SameHeadersFilter();
       case "tracelet":
       case "traceletNoMdc":
-        otel = sdk();
-        return new TracingFilter(
-            TracingConfig.builder()
-                .openTelemetry(otel)
-                .requestTimeout(Duration.ofSeconds(30))
-                .build());
+        otel = sdk(new SpanBenchmark.DropExporter());
+        return traceletFilter(otel);
       case "opentelemetry":
-        otel = sdk();
+        otel = sdk(new SpanBenchmark.DropExporter());
         return new MinimalOpenTelemetryFilter(otel);
       case "brave":
-        braveTracing =
-            Tracing.newBuilder().localServiceName("bench").addSpanHandler(braveSpans).build();
-        return brave.jakarta.servlet.TracingFilter.create(HttpTracing.create(braveTracing));
+        braveTracing = braveTracing(braveSpans);
+        return braveFilter(braveTracing);
       default:
         throw new IllegalArgumentException("unknown filter " + filter);
     }
   }
 
-  private static OpenTelemetrySdk sdk() {
+  /**
+   * Tracelet's filter with everything on: a 30 s request timeout (a timer armed and cancelled per
+   * request), generated and echoed request IDs, the default response headers. MDC correlation is
+   * the caller's {@link TraceletMdc#install()}. Shared with the end-to-end server.
+   */
+  public static Filter traceletFilter(OpenTelemetry otel) {
+    return new TracingFilter(
+        TracingConfig.builder().openTelemetry(otel).requestTimeout(Duration.ofSeconds(30)).build());
+  }
+
+  /** Brave recording every span into {@code handler}; shared with the end-to-end server. */
+  public static Tracing braveTracing(SpanHandler handler) {
+    return Tracing.newBuilder().localServiceName("bench").addSpanHandler(handler).build();
+  }
+
+  /** Brave's servlet {@code TracingFilter} on {@code tracing}. */
+  public static Filter braveFilter(Tracing tracing) {
+    return brave.jakarta.servlet.TracingFilter.create(HttpTracing.create(tracing));
+  }
+
+  /**
+   * The OpenTelemetry SDK every OpenTelemetry-based tracer is measured with: a batch span processor
+   * (default settings) in front of {@code exporter}, W3C trace context and baggage propagation.
+   */
+  public static OpenTelemetrySdk sdk(SpanExporter exporter) {
     return OpenTelemetrySdk.builder()
         .setTracerProvider(
             SdkTracerProvider.builder()
-                .addSpanProcessor(
-                    BatchSpanProcessor.builder(new SpanBenchmark.DropExporter()).build())
+                .addSpanProcessor(BatchSpanProcessor.builder(exporter).build())
                 .build())
         .setPropagators(
             ContextPropagators.create(
@@ -215,7 +234,7 @@ public class ServerBenchmark {
   }
 
   /** The application: a fixed body, as small as a servlet gets. */
-  static final class HelloServlet extends HttpServlet {
+  public static final class HelloServlet extends HttpServlet {
     private static final byte[] BODY = "hello".getBytes(StandardCharsets.US_ASCII);
 
     @Override
@@ -299,8 +318,13 @@ public class ServerBenchmark {
   }
 
   /** Brave's in-process equivalent of the dropping exporter: keeps the span recorded, counts it. */
-  static final class CountingHandler extends SpanHandler {
+  public static final class CountingHandler extends SpanHandler {
     final LongAdder count = new LongAdder();
+
+    /** Spans ended so far. */
+    public long count() {
+      return count.sum();
+    }
 
     @Override
     public boolean end(TraceContext context, MutableSpan span, Cause cause) {

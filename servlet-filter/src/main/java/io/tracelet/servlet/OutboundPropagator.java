@@ -6,6 +6,9 @@ import io.opentelemetry.context.Context;
 import io.opentelemetry.context.propagation.TextMapGetter;
 import io.opentelemetry.context.propagation.TextMapPropagator;
 import io.opentelemetry.context.propagation.TextMapSetter;
+import io.tracelet.servlet.internal.FilterMetrics;
+import io.tracelet.servlet.internal.IncomingGetter;
+import io.tracelet.servlet.internal.IsolatedPropagator;
 import io.tracelet.servlet.internal.TraceStateCodec;
 import java.util.Collection;
 import java.util.List;
@@ -15,7 +18,10 @@ import java.util.Set;
 /**
  * Wraps a propagator for outbound calls: only baggage whose key is on the allow-list is sent, and
  * {@code tracestate} is bounded to 512 characters by dropping whole entries (W3C Trace Context
- * Level 2). Incoming baggage stays readable in the request context; it just does not leak onward.
+ * Level 2). Incoming baggage stays readable in the request context; it just does not leak onward. A
+ * propagator that throws while injecting (a {@code RuntimeException} or {@code StackOverflowError})
+ * is skipped and the others still inject, so an outbound call never fails because of it; other
+ * {@code Error}s are rethrown.
  *
  * <pre>{@code
  * TextMapPropagator outbound = OutboundPropagator.wrap(
@@ -39,8 +45,11 @@ public final class OutboundPropagator implements TextMapPropagator {
    */
   public static OutboundPropagator wrap(
       TextMapPropagator delegate, Collection<String> baggageAllowList) {
+    // Isolated so a propagator that throws while injecting never fails the outbound call; the
+    // filter's own propagator is already isolated (and counted), anything else is wrapped here.
     return new OutboundPropagator(
-        Objects.requireNonNull(delegate, "delegate"), Set.copyOf(baggageAllowList));
+        IsolatedPropagator.wrap(Objects.requireNonNull(delegate, "delegate"), FilterMetrics.NOOP),
+        Set.copyOf(baggageAllowList));
   }
 
   @Override
@@ -69,6 +78,13 @@ public final class OutboundPropagator implements TextMapPropagator {
         filtered,
         carrier,
         (c, key, value) -> {
+          // Propagators write what the context holds: Jaeger's and OT's send baggage raw
+          // (uberctx-<key>: <value>), and a baggage value may hold a CR/LF (W3C baggage decodes
+          // %0D%0A). A header that is not a token name with a printable ASCII value is dropped,
+          // never repaired, so nothing incoming can add a line to an outbound request.
+          if (key == null || value == null || !IncomingGetter.isToken(key) || !isSafeValue(value)) {
+            return;
+          }
           if ("tracestate".equalsIgnoreCase(key)) {
             value = TraceStateCodec.truncate(value);
             if (value == null) {
@@ -77,6 +93,17 @@ public final class OutboundPropagator implements TextMapPropagator {
           }
           setter.set(c, key, value);
         });
+  }
+
+  /** Printable ASCII, spaces and tabs: no CR, LF, other control or non-ASCII character. */
+  private static boolean isSafeValue(String v) {
+    for (int i = 0; i < v.length(); i++) {
+      char c = v.charAt(i);
+      if ((c < 0x20 && c != '\t') || c > 0x7e) {
+        return false;
+      }
+    }
+    return true;
   }
 
   @Override

@@ -2,6 +2,8 @@ package io.tracelet.servlet;
 
 import io.opentelemetry.api.OpenTelemetry;
 import io.opentelemetry.context.propagation.TextMapPropagator;
+import io.tracelet.servlet.internal.FilterMetrics;
+import io.tracelet.servlet.internal.IsolatedPropagator;
 import io.tracelet.servlet.internal.SettingParsers;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -264,9 +266,21 @@ public final class TracingConfig {
       return set(Setting.PROPAGATORS, names);
     }
 
-    /** The propagator to read incoming context with; overrides {@link #propagators(String)}. */
-    public Builder propagator(TextMapPropagator propagator) {
-      this.propagator = Objects.requireNonNull(propagator, "propagator");
+    /**
+     * The propagators to read incoming context with, run in order; overrides {@link
+     * #propagators(String)}. Each one given here is isolated: if it throws, the others still run (a
+     * composite built with {@link TextMapPropagator#composite} counts as one).
+     */
+    public Builder propagator(TextMapPropagator... propagators) {
+      Objects.requireNonNull(propagators, "propagators");
+      if (propagators.length == 0) {
+        throw new IllegalArgumentException("propagator(..) needs at least one propagator");
+      }
+      List<TextMapPropagator> parts = new ArrayList<>(propagators.length);
+      for (TextMapPropagator p : propagators) {
+        parts.add(Objects.requireNonNull(p, "propagator"));
+      }
+      this.propagator = IsolatedPropagator.of(parts, FilterMetrics.NOOP);
       return this;
     }
 

@@ -10,6 +10,8 @@ import io.opentelemetry.context.propagation.TextMapPropagator;
 import io.tracelet.servlet.internal.DisconnectDetector;
 import io.tracelet.servlet.internal.Exchange;
 import io.tracelet.servlet.internal.Exchange.FailureKind;
+import io.tracelet.servlet.internal.FilterMetrics;
+import io.tracelet.servlet.internal.IsolatedPropagator;
 import io.tracelet.servlet.internal.RequestInfo;
 import io.tracelet.servlet.internal.ServerTracing;
 import io.tracelet.servlet.internal.Settings;
@@ -141,11 +143,15 @@ public final class TracingFilter implements Filter {
     }
     Settings settings = Settings.resolve(config, params::get, systemProperty, environment);
     OpenTelemetry otel = openTelemetry(servletContext);
-    TextMapPropagator propagator =
+    FilterMetrics metrics = new FilterMetrics(otel);
+    TextMapPropagator configured =
         config.propagator() != null
             ? config.propagator()
             : incomingPropagator(settings, otel, systemProperty, environment);
-    core = new ServerTracing(settings, otel, propagator);
+    // Re-wrapped with this filter's counters; the parts listed by name or in the builder stay
+    // separately isolated.
+    IsolatedPropagator propagator = IsolatedPropagator.of(List.of(configured), metrics);
+    core = new ServerTracing(settings, otel, propagator, metrics);
     outbound = OutboundPropagator.wrap(propagator, settings.baggageAllowList());
     if (servletContext != null
         && servletContext.getAttribute(OUTBOUND_PROPAGATOR_ATTRIBUTE) == null) {
@@ -198,8 +204,9 @@ public final class TracingFilter implements Filter {
     if (fromEnv != null) {
       return fromEnv;
     }
-    return TextMapPropagator.composite(
-        W3CTraceContextPropagator.getInstance(), W3CBaggagePropagator.getInstance());
+    return IsolatedPropagator.of(
+        List.of(W3CTraceContextPropagator.getInstance(), W3CBaggagePropagator.getInstance()),
+        FilterMetrics.NOOP);
   }
 
   /**

@@ -73,6 +73,31 @@ final class RawHttp {
     }
   }
 
+  /**
+   * Sends {@code method path} with one header whose value is given as raw bytes, for bytes a client
+   * library would refuse to send (control characters, bare CR or LF, UTF-8 sequences).
+   */
+  static Response sendRawHeader(
+      int port, String method, String path, String name, byte[] value, String... headerLines)
+      throws IOException {
+    try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), port)) {
+      socket.setSoTimeout(20_000);
+      OutputStream out = socket.getOutputStream();
+      StringBuilder head = new StringBuilder();
+      head.append(method).append(' ').append(path).append(" HTTP/1.1\r\n");
+      head.append("Host: 127.0.0.1:").append(port).append("\r\n");
+      for (String h : headerLines) {
+        head.append(h).append("\r\n");
+      }
+      out.write(head.toString().getBytes(StandardCharsets.ISO_8859_1));
+      out.write((name + ": ").getBytes(StandardCharsets.ISO_8859_1));
+      out.write(value);
+      out.write("\r\nConnection: close\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
+      out.flush();
+      return read(socket.getInputStream());
+    }
+  }
+
   private static Response read(InputStream in) throws IOException {
     ByteArrayOutputStream all = new ByteArrayOutputStream();
     in.transferTo(all);

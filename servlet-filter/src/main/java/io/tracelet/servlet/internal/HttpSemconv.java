@@ -53,8 +53,15 @@ final class HttpSemconv {
       return route;
     }
     if (routes.size() < MAX_ROUTES) {
-      routes.add(route);
-      return route;
+      // Checking the size and adding must be one step, or concurrent requests with new routes
+      // could each pass the check and overshoot the limit. The lock is only taken while the set
+      // fills up; once full, the unlocked check above refuses without it.
+      synchronized (routes) {
+        if (routes.size() < MAX_ROUTES) {
+          routes.add(route);
+          return route;
+        }
+      }
     }
     if (routeLimitLogged.compareAndSet(false, true)) {
       log.warn(

@@ -44,7 +44,32 @@ public final class IncomingGetter implements TextMapGetter<HeaderSource> {
   @SuppressWarnings("deprecation")
   @Override
   public Iterable<String> keys(HeaderSource carrier) {
-    return carrier.names();
+    // Jaeger's and OT's propagators make a baggage key of every header name with their prefix
+    // (uberctx-, ot-baggage-) without checking it. A name that is not an RFC 9110 token is no valid
+    // header, but a container may still hand it over, so it is left out here: found by fuzzing
+    // (ServerTracingFuzzTest), a non-ASCII name became a baggage key and then an outbound header.
+    List<String> names = new ArrayList<>();
+    for (String name : carrier.names()) {
+      if (isToken(name)) {
+        names.add(name);
+      }
+    }
+    return names;
+  }
+
+  /** Whether {@code s} is an RFC 9110 token: the only valid header names. */
+  public static boolean isToken(String s) {
+    if (s == null || s.isEmpty()) {
+      return false;
+    }
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      boolean alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+      if (!alnum && "!#$%&'*+-.^_`|~".indexOf(c) < 0) {
+        return false;
+      }
+    }
+    return true;
   }
 
   @Override
@@ -109,15 +134,11 @@ public final class IncomingGetter implements TextMapGetter<HeaderSource> {
   /** Whether {@code v} has a {@code %} not followed by two ASCII hex digits. */
   static boolean hasBadPercentEscape(String v) {
     for (int i = v.indexOf('%'); i >= 0; i = v.indexOf('%', i + 1)) {
-      if (i + 2 >= v.length() || !isAsciiHex(v.charAt(i + 1)) || !isAsciiHex(v.charAt(i + 2))) {
+      if (i + 2 >= v.length() || !isHex(v.charAt(i + 1)) || !isHex(v.charAt(i + 2))) {
         return true;
       }
     }
     return false;
-  }
-
-  private static boolean isAsciiHex(char c) {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
   }
 
   /** The baggage header values, trimmed, or nothing when over the limits. */
@@ -129,18 +150,85 @@ public final class IncomingGetter implements TextMapGetter<HeaderSource> {
       String v = TraceStateCodec.trimOws(raw);
       // Header values are ISO-8859-1 on the wire: one byte per char.
       bytes += v.length();
-      for (String member : v.split(",", -1)) {
-        if (!member.isBlank()) {
-          members++;
-        }
-      }
-      if (bytes > MAX_BAGGAGE_BYTES || members > MAX_BAGGAGE_MEMBERS) {
+      if (bytes > MAX_BAGGAGE_BYTES) {
         return List.of();
       }
-      if (!v.isEmpty()) {
-        out.add(v);
+      // Counted in place rather than split: the work stays bounded by the bytes already
+      // admitted, with no allocation per member and a stop at the 65th member.
+      members = countMembers(v, members);
+      if (members > MAX_BAGGAGE_MEMBERS) {
+        return List.of();
+      }
+      String kept = withoutUnsafeMembers(v);
+      if (!kept.isEmpty()) {
+        out.add(kept);
       }
     }
     return out;
+  }
+
+  /**
+   * {@code v} without the members OpenTelemetry would warn about on every request: a {@code %} not
+   * followed by two hex digits (its parser logs a WARNING with a stack trace per such member, so a
+   * caller could flood the log), or a character outside printable ASCII (W3C baggage is ASCII;
+   * anything else must be percent-encoded, and OpenTelemetry warns about it in properties). The
+   * other members are kept. Returns {@code v} itself when nothing is dropped, the usual case.
+   */
+  static String withoutUnsafeMembers(String v) {
+    if (isSafe(v, 0, v.length())) {
+      return v;
+    }
+    StringBuilder sb = new StringBuilder(v.length());
+    int start = 0;
+    while (start <= v.length()) {
+      int end = v.indexOf(',', start);
+      if (end < 0) {
+        end = v.length();
+      }
+      if (isSafe(v, start, end)) {
+        if (sb.length() > 0) {
+          sb.append(',');
+        }
+        sb.append(v, start, end);
+      }
+      start = end + 1;
+    }
+    return sb.toString();
+  }
+
+  private static boolean isSafe(String v, int from, int to) {
+    for (int i = from; i < to; i++) {
+      char c = v.charAt(i);
+      if (c == '%') {
+        if (i + 2 >= to || !isHex(v.charAt(i + 1)) || !isHex(v.charAt(i + 2))) {
+          return false;
+        }
+      } else if ((c < 0x20 && c != '\t') || c > 0x7e) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static boolean isHex(char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+  }
+
+  /** {@code counted} plus the non-blank comma-separated members of {@code v}, up to the limit. */
+  private static int countMembers(String v, int counted) {
+    int members = counted;
+    boolean blank = true;
+    for (int i = 0; i <= v.length() && members <= MAX_BAGGAGE_MEMBERS; i++) {
+      char c = i == v.length() ? ',' : v.charAt(i);
+      if (c == ',') {
+        if (!blank) {
+          members++;
+        }
+        blank = true;
+      } else if (!Character.isWhitespace(c)) {
+        blank = false;
+      }
+    }
+    return members;
   }
 }

@@ -1,6 +1,7 @@
 package io.tracelet.servlet.internal;
 
 import io.opentelemetry.api.OpenTelemetry;
+import io.opentelemetry.api.baggage.Baggage;
 import io.opentelemetry.api.common.AttributeKey;
 import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.api.trace.SpanBuilder;
@@ -21,6 +22,10 @@ import io.tracelet.CancellableContext;
 import io.tracelet.DeadlineHeader;
 import io.tracelet.RequestId;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
@@ -43,18 +48,57 @@ public final class ServerTracing {
   private final Tracer tracer;
   private final TextMapPropagator propagator;
   private final HttpSemconv semconv = new HttpSemconv();
+  private final FilterMetrics metrics;
+  // The headers whose presence means a caller tried to send a trace (for the "invalid" outcome).
+  private final String[] traceHeaders;
+  private final boolean readsTracestate;
+  private final boolean readsBaggage;
 
   /**
-   * The core for one filter.
+   * The core for one filter, counting with {@code openTelemetry}'s meter provider.
    *
    * @param propagator reads the incoming context; it is handed {@link IncomingGetter}
    */
   public ServerTracing(
       Settings settings, OpenTelemetry openTelemetry, TextMapPropagator propagator) {
+    this(settings, openTelemetry, propagator, new FilterMetrics(openTelemetry));
+  }
+
+  /** The core for one filter, counting into {@code metrics}. */
+  public ServerTracing(
+      Settings settings,
+      OpenTelemetry openTelemetry,
+      TextMapPropagator propagator,
+      FilterMetrics metrics) {
     this.settings = settings;
     this.tracer = openTelemetry.getTracer(INSTRUMENTATION_NAME);
     this.propagator = propagator;
+    this.metrics = metrics;
+    List<String> trace = new ArrayList<>();
+    boolean tracestate = false;
+    boolean baggage = false;
+    for (String field : propagator.fields()) {
+      String f = field.toLowerCase(Locale.ROOT);
+      tracestate |= f.equals("tracestate");
+      baggage |= f.equals("baggage");
+      if (!NOT_TRACE_IDS.contains(f)) {
+        trace.add(field);
+      }
+      if (f.equals("b3")) {
+        // B3 reads both formats but names only the header it injects.
+        trace.add("X-B3-TraceId");
+        trace.add("X-B3-SpanId");
+      }
+    }
+    trace.add(TRACE_ID_HEADER);
+    this.traceHeaders = trace.toArray(new String[0]);
+    this.readsTracestate = tracestate;
+    this.readsBaggage = baggage;
   }
+
+  // Propagator fields that carry no trace ID: sent alone they are not an attempt to join a trace.
+  private static final Set<String> NOT_TRACE_IDS =
+      Set.of("tracestate", "baggage", "x-b3-sampled", "x-b3-flags", "ot-tracer-sampled");
 
   /** The settings in force. */
   public Settings settings() {
@@ -68,10 +112,17 @@ public final class ServerTracing {
   public Exchange begin(RequestInfo info, HeaderSource headers) {
     Context extracted = propagator.extract(Context.root(), headers, IncomingGetter.INSTANCE);
     SpanContext incoming = Span.fromContext(extracted).getSpanContext();
+    FilterMetrics.Incoming outcome = FilterMetrics.Incoming.CONTINUED;
     if (!incoming.isValid()) {
       incoming = fromTraceIdHeader(headers.first(TRACE_ID_HEADER));
       if (incoming.isValid()) {
         extracted = extracted.with(Span.wrap(incoming));
+        outcome = FilterMetrics.Incoming.X_TRACE_ID;
+      } else {
+        outcome =
+            anyPresent(headers, traceHeaders)
+                ? FilterMetrics.Incoming.INVALID
+                : FilterMetrics.Incoming.NEW_TRACE;
       }
     }
     Context parent;
@@ -80,15 +131,21 @@ public final class ServerTracing {
     Duration timeout = settings.requestTimeout;
     if (settings.trustIncoming) {
       parent = extracted;
-      requestId = RequestId.parseOrGenerate(headers.first(settings.requestIdHeader));
+      String incomingId = headers.first(settings.requestIdHeader);
+      requestId = RequestId.parseOrGenerate(incomingId);
       timeout = min(timeout, incomingTimeout(headers));
+      countRejected(headers, extracted, incoming, outcome, incomingId, requestId);
     } else {
       // Untrusted callers may not steer our trace (nor its sampling), our request ID, our
       // baggage or our deadline: their trace is kept only as a link.
       parent = Context.root();
       link = incoming.isValid() ? incoming : null;
       requestId = RequestId.generate();
+      if (link != null) {
+        outcome = FilterMetrics.Incoming.LINKED;
+      }
     }
+    metrics.incoming(outcome);
 
     boolean excluded = settings.excludedPaths.matches(info.pathInContext());
     Span span = Span.getInvalid();
@@ -132,6 +189,44 @@ public final class ServerTracing {
             ? CancellableContext.withCancel(base)
             : CancellableContext.withTimeout(base, timeout);
     return new Exchange(this, cancellable, span, requestId, semconvMethod, info.route());
+  }
+
+  /** Counts incoming values that were sent but not used because of what they contained. */
+  private void countRejected(
+      HeaderSource headers,
+      Context extracted,
+      SpanContext incoming,
+      FilterMetrics.Incoming outcome,
+      String incomingId,
+      RequestId requestId) {
+    if (incomingId != null && requestId.isGenerated()) {
+      metrics.rejected(FilterMetrics.Rejected.REQUEST_ID);
+    }
+    if (readsTracestate
+        && outcome == FilterMetrics.Incoming.CONTINUED
+        && incoming.getTraceState().isEmpty()
+        && headers.first("traceparent") != null
+        && !isBlank(headers.first("tracestate"))) {
+      metrics.rejected(FilterMetrics.Rejected.TRACESTATE);
+    }
+    if (readsBaggage
+        && Baggage.fromContext(extracted).isEmpty()
+        && !isBlank(headers.first("baggage"))) {
+      metrics.rejected(FilterMetrics.Rejected.BAGGAGE);
+    }
+  }
+
+  private static boolean anyPresent(HeaderSource headers, String[] names) {
+    for (String name : names) {
+      if (headers.first(name) != null) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static boolean isBlank(String s) {
+    return s == null || s.isBlank();
   }
 
   String admitRoute(String route) {

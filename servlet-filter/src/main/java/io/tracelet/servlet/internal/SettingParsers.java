@@ -178,6 +178,7 @@ public final class SettingParsers {
                     + " none");
       }
     }
-    return TextMapPropagator.composite(out);
+    // Each named propagator is a separate part, so the filter can isolate one that throws.
+    return IsolatedPropagator.of(out, FilterMetrics.NOOP);
   }
 }

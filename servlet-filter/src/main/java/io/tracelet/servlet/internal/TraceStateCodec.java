@@ -10,7 +10,7 @@ import java.util.Map;
  *
  * <p>OpenTelemetry Java's own parsing (1.67) drops the whole tracestate when a key repeats or when
  * there are more than 32 members, and reads one header only; Level 2 asks to combine repeated
- * headers, keep at most 32 members, and a duplicated key must not cost the other vendors their
+ * headers, allow at most 32 members, and a duplicated key must not cost the other vendors their
  * entries. So the filter hands OpenTelemetry's propagator a tracestate already normalized here.
  */
 public final class TraceStateCodec {
@@ -29,9 +29,9 @@ public final class TraceStateCodec {
   /**
    * Combines the values of every {@code tracestate} header in order and returns a normalized
    * header: list members without surrounding whitespace, empty members dropped, a repeated key kept
-   * only where it first appears (the leftmost member is the most recent), at most 32 members.
-   * Returns {@code null} when there is nothing, or when a member is malformed (the spec says a
-   * tracestate that cannot be parsed is not propagated at all).
+   * only where it first appears (the leftmost member is the most recent). Returns {@code null} when
+   * there is nothing, when a member is malformed, or when there are more than 32 distinct members
+   * (the spec says a tracestate that cannot be parsed is not propagated at all).
    */
   public static String normalize(List<String> headerValues) {
     Map<String, String> members = new LinkedHashMap<>();
@@ -53,8 +53,12 @@ public final class TraceStateCodec {
         if (!isValidKey(key) || !isValidValue(value)) {
           return null;
         }
-        if (members.size() < MAX_MEMBERS) {
-          members.putIfAbsent(key, value);
+        members.putIfAbsent(key, value);
+        if (members.size() > MAX_MEMBERS) {
+          // More than 32 distinct members is not a valid tracestate (W3C Trace Context: "a
+          // maximum of 32 list-members"; its test suite expects 33 to be discarded). Keeping the
+          // first 32 would forward a list no sender wrote; the traceparent is still used.
+          return null;
         }
       }
     }

@@ -2,7 +2,11 @@ package io.tracelet.servlet.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 class HttpSemconvTest {
@@ -34,5 +38,45 @@ class HttpSemconvTest {
     assertThat(s.admitRoute("/one-too-many")).isNull();
     assertThat(s.admitRoute("/r7")).isEqualTo("/r7");
     assertThat(s.admitRoute("/bad\nroute")).isNull();
+  }
+
+  // Regression: the size check and the add were separate steps, so concurrent new routes could
+  // overshoot the limit.
+  @Test
+  void routes_areBoundedExactly_underConcurrency() throws Exception {
+    // Many short rounds: each one a fresh race at the moment the set fills up.
+    for (int round = 0; round < 200; round++) {
+      assertThat(admittedConcurrently(new HttpSemconv())).isEqualTo(HttpSemconv.MAX_ROUTES);
+    }
+  }
+
+  private static int admittedConcurrently(HttpSemconv s) throws Exception {
+    int threads = 8;
+    CyclicBarrier start = new CyclicBarrier(threads);
+    AtomicInteger admitted = new AtomicInteger();
+    List<Thread> all = new ArrayList<>();
+    for (int t = 0; t < threads; t++) {
+      int id = t;
+      Thread thread =
+          new Thread(
+              () -> {
+                try {
+                  start.await();
+                } catch (Exception e) {
+                  throw new IllegalStateException(e);
+                }
+                for (int i = 0; i < 200; i++) {
+                  if (s.admitRoute("/t" + id + "/" + i) != null) {
+                    admitted.incrementAndGet();
+                  }
+                }
+              });
+      thread.start();
+      all.add(thread);
+    }
+    for (Thread thread : all) {
+      thread.join();
+    }
+    return admitted.get();
   }
 }

@@ -135,4 +135,36 @@ class IncomingGetterTest {
       assertThat(IncomingGetter.hasBadPercentEscape(bad)).as(bad).isTrue();
     }
   }
+
+  // Regression: OpenTelemetry's baggage parser logs a WARNING with a stack trace for each member
+  // with a broken percent-escape, on every request; such members are now left out before it.
+  @Test
+  void baggageMembersOtelWouldWarnAbout_areLeftOut_theOthersKept() {
+    assertThat(
+            IncomingGetter.INSTANCE.get(
+                TestHeaders.of("baggage", "a=1,k=%zz,b=%4,c=%41"), "baggage"))
+        .isEqualTo("a=1,c=%41");
+    assertThat(IncomingGetter.INSTANCE.get(TestHeaders.of("baggage", "k=%"), "baggage")).isNull();
+    assertThat(
+            IncomingGetter.INSTANCE.get(TestHeaders.of("baggage", "k=v;p=\u00e9,ok=1"), "baggage"))
+        .isEqualTo("ok=1");
+    String clean = "a=1, b=2;p=q";
+    assertThat(IncomingGetter.withoutUnsafeMembers(clean)).isSameAs(clean);
+  }
+
+  @Test
+  void headerNamesThatAreNotTokens_areNotOfferedAsKeys() {
+    // Found by ServerTracingFuzzTest (seed
+    // extractInjectRoundTrip/jaeger-non-token-header-name-found):
+    // Jaeger's propagator made a baggage key of a non-ASCII header name.
+    TestHeaders h =
+        TestHeaders.of("uberctx-ok", "1", "uberctx-t\u00e9nant", "2", "uberctx-a b", "3");
+    @SuppressWarnings("deprecation")
+    Iterable<String> keys = IncomingGetter.INSTANCE.keys(h);
+    assertThat(keys).containsExactly("uberctx-ok");
+    Baggage b =
+        Baggage.fromContext(
+            JaegerPropagator.getInstance().extract(Context.root(), h, IncomingGetter.INSTANCE));
+    assertThat(b.asMap()).containsOnlyKeys("ok");
+  }
 }

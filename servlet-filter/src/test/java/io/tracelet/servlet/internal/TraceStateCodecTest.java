@@ -23,14 +23,27 @@ class TraceStateCodecTest {
   }
 
   @Test
-  void moreThan32Members_keepsTheFirst32() {
-    StringBuilder sb = new StringBuilder();
-    for (int i = 0; i < 40; i++) {
-      sb.append(i == 0 ? "" : ",").append("k").append(i).append("=v");
-    }
-    String normalized = TraceStateCodec.normalize(List.of(sb.toString()));
+  void exactly32Members_areKept() {
+    String normalized = TraceStateCodec.normalize(List.of(members(0, 32)));
     assertThat(normalized.split(",")).hasSize(32);
     assertThat(normalized).startsWith("k0=v,k1=v").endsWith("k31=v");
+  }
+
+  // Regression: 33 members used to be cut to the first 32; W3C says such a list is invalid.
+  @Test
+  void moreThan32Members_dropTheTracestate_alsoAcrossHeaders() {
+    assertThat(TraceStateCodec.normalize(List.of(members(0, 33)))).isNull();
+    assertThat(TraceStateCodec.normalize(List.of(members(0, 20), members(20, 33)))).isNull();
+    // A repeated key is one member: 32 distinct keys plus a repeat are still within the limit.
+    assertThat(TraceStateCodec.normalize(List.of(members(0, 32), "k5=w"))).isNotNull();
+  }
+
+  private static String members(int from, int to) {
+    StringBuilder sb = new StringBuilder();
+    for (int i = from; i < to; i++) {
+      sb.append(i == from ? "" : ",").append("k").append(i).append("=v");
+    }
+    return sb.toString();
   }
 
   @Test

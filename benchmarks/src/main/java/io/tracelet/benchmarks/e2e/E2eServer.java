@@ -1,0 +1,174 @@
+package io.tracelet.benchmarks.e2e;
+
+import brave.Tracing;
+import io.opentelemetry.sdk.OpenTelemetrySdk;
+import io.tracelet.benchmarks.ServerBenchmark;
+import io.tracelet.logging.TraceletMdc;
+import jakarta.servlet.DispatcherType;
+import jakarta.servlet.Filter;
+import java.util.EnumSet;
+import java.util.Locale;
+import java.util.concurrent.TimeUnit;
+import org.eclipse.jetty.ee10.servlet.FilterHolder;
+import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
+import org.eclipse.jetty.ee10.servlet.ServletHolder;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+
+/**
+ * The server of the end-to-end tier: {@link ServerBenchmark}'s hello-world servlet on Jetty 12
+ * (ee10) behind a real TCP connector on 127.0.0.1, with one of the tracers of that benchmark in
+ * front of it, set up the same way:
+ *
+ * <ul>
+ *   <li>{@code none}: no filter. The OpenTelemetry Java agent variants run this mode with {@code
+ *       -javaagent}, so the agent instruments the bare server.
+ *   <li>{@code tracelet}: Tracelet's filter with everything on ({@link
+ *       ServerBenchmark#traceletFilter}), MDC correlation installed, the OpenTelemetry SDK with the
+ *       default batch span processor and {@link CountingDropExporter}.
+ *   <li>{@code brave}: Brave's servlet {@code TracingFilter} with a counting span handler.
+ * </ul>
+ *
+ * <p>{@code java ... E2eServer MODE [PORT]} starts it (port 0 or absent: any free port), prints
+ * {@code listening on http://127.0.0.1:PORT/hello} and runs until the JVM is stopped; on SIGTERM it
+ * stops Jetty, flushes the tracer and prints {@code spans recorded: N}.
+ */
+public final class E2eServer implements AutoCloseable {
+
+  /** The tracer in front of the servlet. */
+  public enum Mode {
+    NONE,
+    TRACELET,
+    BRAVE;
+
+    /** Parses {@code none}, {@code tracelet} or {@code brave}. */
+    public static Mode parse(String name) {
+      try {
+        return valueOf(name.toUpperCase(Locale.ROOT));
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException(
+            "unknown mode '" + name + "': use none, tracelet or brave", e);
+      }
+    }
+  }
+
+  private final Server server;
+  private final ServerConnector connector;
+  private final OpenTelemetrySdk otel;
+  private final CountingDropExporter exporter;
+  private final Tracing braveTracing;
+  private final ServerBenchmark.CountingHandler braveSpans;
+
+  private E2eServer(Mode mode, int port) {
+    server = new Server();
+    connector = new ServerConnector(server);
+    connector.setHost("127.0.0.1");
+    connector.setPort(port);
+    server.addConnector(connector);
+    ServletContextHandler context = new ServletContextHandler("/");
+    context.addServlet(new ServletHolder(new ServerBenchmark.HelloServlet()), "/hello");
+    Filter filter = null;
+    OpenTelemetrySdk sdk = null;
+    CountingDropExporter dropExporter = null;
+    Tracing tracing = null;
+    ServerBenchmark.CountingHandler handler = null;
+    switch (mode) {
+      case NONE:
+        break;
+      case TRACELET:
+        dropExporter = new CountingDropExporter();
+        sdk = ServerBenchmark.sdk(dropExporter);
+        filter = ServerBenchmark.traceletFilter(sdk);
+        break;
+      case BRAVE:
+        handler = new ServerBenchmark.CountingHandler();
+        tracing = ServerBenchmark.braveTracing(handler);
+        filter = ServerBenchmark.braveFilter(tracing);
+        break;
+    }
+    if (filter != null) {
+      FilterHolder holder = new FilterHolder(filter);
+      holder.setAsyncSupported(true);
+      context.addFilter(holder, "/*", EnumSet.of(DispatcherType.REQUEST, DispatcherType.ASYNC));
+    }
+    server.setHandler(context);
+    otel = sdk;
+    exporter = dropExporter;
+    braveTracing = tracing;
+    braveSpans = handler;
+  }
+
+  /**
+   * A configured, unstarted server on 127.0.0.1:{@code port} (0: any free port). In {@code
+   * tracelet} mode this installs Tracelet's MDC correlation for the whole JVM, as an application
+   * would at start-up.
+   */
+  public static E2eServer create(Mode mode, int port) {
+    if (port < 0 || port > 65535) {
+      throw new IllegalArgumentException("port must be 0..65535, was " + port);
+    }
+    if (mode == Mode.TRACELET) {
+      TraceletMdc.install();
+    }
+    return new E2eServer(mode, port);
+  }
+
+  /** Starts Jetty; {@link #port()} is the bound port afterwards. */
+  public void start() throws Exception {
+    server.start();
+  }
+
+  /** The port the connector is bound to, once started. */
+  public int port() {
+    return connector.getLocalPort();
+  }
+
+  /** Spans the tracer has handed to its exporter or handler so far (0 in {@code none} mode). */
+  public long spansRecorded() {
+    if (exporter != null) {
+      otel.getSdkTracerProvider().forceFlush().join(10, TimeUnit.SECONDS);
+      return exporter.count();
+    }
+    return braveSpans == null ? 0 : braveSpans.count();
+  }
+
+  /** Stops Jetty, then flushes and closes the tracer (the exporter prints its span count). */
+  @Override
+  public void close() throws Exception {
+    try {
+      server.stop();
+    } finally {
+      if (otel != null) {
+        otel.close();
+      }
+      if (braveTracing != null) {
+        braveTracing.close();
+        System.err.println("spans recorded: " + braveSpans.count());
+      }
+    }
+  }
+
+  public static void main(String[] args) throws Exception {
+    if (args.length < 1 || args.length > 2) {
+      System.err.println("usage: E2eServer none|tracelet|brave [port]");
+      System.exit(2);
+    }
+    E2eServer server =
+        create(Mode.parse(args[0]), args.length == 2 ? Integer.parseInt(args[1]) : 0);
+    server.start();
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  try {
+                    server.close();
+                  } catch (Exception e) {
+                    System.err.println("stopping the server failed: " + e);
+                  }
+                },
+                "e2e-server-stop"));
+    System.out.println("listening on http://127.0.0.1:" + server.port() + "/hello");
+    System.out.flush();
+    server.server.join();
+  }
+}
