@@ -80,10 +80,17 @@ public final class OutboundPropagator implements TextMapPropagator {
         (c, key, value) -> {
           // Propagators write what the context holds: Jaeger's and OT's send baggage raw
           // (uberctx-<key>: <value>), and a baggage value may hold a CR/LF (W3C baggage decodes
-          // %0D%0A). A header that is not a token name with a printable ASCII value is dropped,
+          // %0D%0A). A header that is not a token name with a printable ASCII value (spaces
+          // allowed) is dropped,
           // never repaired, so nothing incoming can add a line to an outbound request.
           if (key == null || value == null || !IncomingGetter.isToken(key) || !isSafeValue(value)) {
             return;
+          }
+          if ("baggage".equalsIgnoreCase(key)) {
+            value = boundBaggage(value);
+            if (value == null) {
+              return;
+            }
           }
           if ("tracestate".equalsIgnoreCase(key)) {
             value = TraceStateCodec.truncate(value);
@@ -95,11 +102,38 @@ public final class OutboundPropagator implements TextMapPropagator {
         });
   }
 
-  /** Printable ASCII, spaces and tabs: no CR, LF, other control or non-ASCII character. */
+  /**
+   * The baggage header within the W3C limits a receiver enforces (64 members, 8192 bytes), keeping
+   * whole members in order. The application may add baggage beyond what came in, and a receiver
+   * that applies the limits, as this filter does, drops an oversize header whole.
+   */
+  static String boundBaggage(String header) {
+    if (header.length() <= IncomingGetter.MAX_BAGGAGE_BYTES
+        && header.chars().filter(c -> c == ',').count() < IncomingGetter.MAX_BAGGAGE_MEMBERS) {
+      return header;
+    }
+    StringBuilder sb = new StringBuilder();
+    int members = 0;
+    for (String member : header.split(",")) {
+      int length = sb.length() + (members == 0 ? 0 : 1) + member.length();
+      if (members == IncomingGetter.MAX_BAGGAGE_MEMBERS
+          || length > IncomingGetter.MAX_BAGGAGE_BYTES) {
+        break;
+      }
+      if (members > 0) {
+        sb.append(',');
+      }
+      sb.append(member);
+      members++;
+    }
+    return members == 0 ? null : sb.toString();
+  }
+
+  /** Printable ASCII and spaces: no CR, LF, TAB, other control or non-ASCII character. */
   private static boolean isSafeValue(String v) {
     for (int i = 0; i < v.length(); i++) {
       char c = v.charAt(i);
-      if ((c < 0x20 && c != '\t') || c > 0x7e) {
+      if (c < 0x20 || c > 0x7e) {
         return false;
       }
     }

@@ -76,4 +76,22 @@ class OutboundPropagatorTest {
     assertThat(headers).doesNotContainKey("uberctx-tenant").doesNotContainKey("uberctx-t\u00e9");
     assertThat(headers.get("baggage")).isEqualTo("tenant=a%0D%0AX-Evil:%201");
   }
+
+  @Test
+  void baggageOverTheW3cLimits_isBoundedByWholeMembers() {
+    List<String> keys = new java.util.ArrayList<>();
+    io.opentelemetry.api.baggage.BaggageBuilder b = Baggage.builder();
+    for (int i = 0; i < 70; i++) {
+      keys.add("k" + i);
+      b.put("k" + i, "v");
+    }
+    Map<String, String> headers = new HashMap<>();
+    OutboundPropagator.wrap(W3CBaggagePropagator.getInstance(), keys)
+        .inject(Context.root().with(b.build()), headers, Map::put);
+    assertThat(headers.get("baggage").split(",")).hasSize(64);
+    String x = "a=" + "x".repeat(3000);
+    assertThat(OutboundPropagator.boundBaggage(x + "," + x + "," + x + ",b=1"))
+        .isEqualTo(x + "," + x);
+    assertThat(OutboundPropagator.boundBaggage("a=" + "x".repeat(9000))).isNull();
+  }
 }

@@ -102,7 +102,9 @@ class HeaderParsersFuzzTest {
         assertThat(all).isEmpty();
         continue;
       }
-      if (one != null) {
+      // Baggage may keep a space after a comma where a member was left out; OpenTelemetry trims
+      // list members itself (W3C baggage allows OWS around them).
+      if (one != null && !name.equalsIgnoreCase("baggage")) {
         assertThat(one).isEqualTo(ServerTracingFuzzTest.trimOws(one));
       }
       switch (name.toLowerCase(java.util.Locale.ROOT)) {
