@@ -129,11 +129,14 @@ public final class OutboundPropagator implements TextMapPropagator {
     return members == 0 ? null : sb.toString();
   }
 
-  /** Printable ASCII and spaces: no CR, LF, TAB, other control or non-ASCII character. */
+  /**
+   * Printable ASCII, space and TAB (HTTP allows a TAB in a value, and W3C baggage metadata is sent
+   * raw, so it may hold one): no CR, LF, other control or non-ASCII character.
+   */
   private static boolean isSafeValue(String v) {
     for (int i = 0; i < v.length(); i++) {
       char c = v.charAt(i);
-      if (c < 0x20 || c > 0x7e) {
+      if ((c < 0x20 && c != '\t') || c > 0x7e) {
         return false;
       }
     }
