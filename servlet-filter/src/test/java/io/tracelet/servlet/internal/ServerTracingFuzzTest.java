@@ -317,7 +317,12 @@ class ServerTracingFuzzTest {
       if (!overLimits) {
         baggage.forEach(
             (k, v) -> {
-              if (IncomingGetter.isToken(k) && encodedKeys.contains(k)) {
+              // A '%' in a key (a token character, so Jaeger's uberctx- header may carry it) not
+              // followed by two hex digits makes IncomingGetter leave the W3C member out on the
+              // way back in, as it does every member OpenTelemetry's parser would warn about.
+              if (IncomingGetter.isToken(k)
+                  && encodedKeys.contains(k)
+                  && !IncomingGetter.hasBadPercentEscape(k)) {
                 assertThat(after2).containsEntry(k, v);
               }
             });
