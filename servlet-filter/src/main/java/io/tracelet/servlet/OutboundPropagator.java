@@ -7,6 +7,7 @@ import io.opentelemetry.context.propagation.TextMapGetter;
 import io.opentelemetry.context.propagation.TextMapPropagator;
 import io.opentelemetry.context.propagation.TextMapSetter;
 import io.tracelet.servlet.internal.FilterMetrics;
+import io.tracelet.servlet.internal.IncomingGetter;
 import io.tracelet.servlet.internal.IsolatedPropagator;
 import io.tracelet.servlet.internal.TraceStateCodec;
 import java.util.Collection;
@@ -77,6 +78,20 @@ public final class OutboundPropagator implements TextMapPropagator {
         filtered,
         carrier,
         (c, key, value) -> {
+          // Propagators write what the context holds: Jaeger's and OT's send baggage raw
+          // (uberctx-<key>: <value>), and a baggage value may hold a CR/LF (W3C baggage decodes
+          // %0D%0A). A header that is not a token name with a printable ASCII value (spaces
+          // allowed) is dropped,
+          // never repaired, so nothing incoming can add a line to an outbound request.
+          if (key == null || value == null || !IncomingGetter.isToken(key) || !isSafeValue(value)) {
+            return;
+          }
+          if ("baggage".equalsIgnoreCase(key)) {
+            value = boundBaggage(value);
+            if (value == null) {
+              return;
+            }
+          }
           if ("tracestate".equalsIgnoreCase(key)) {
             value = TraceStateCodec.truncate(value);
             if (value == null) {
@@ -85,6 +100,47 @@ public final class OutboundPropagator implements TextMapPropagator {
           }
           setter.set(c, key, value);
         });
+  }
+
+  /**
+   * The baggage header within the W3C limits a receiver enforces (64 members, 8192 bytes), keeping
+   * whole members in order. The application may add baggage beyond what came in, and a receiver
+   * that applies the limits, as this filter does, drops an oversize header whole.
+   */
+  static String boundBaggage(String header) {
+    if (header.length() <= IncomingGetter.MAX_BAGGAGE_BYTES
+        && header.chars().filter(c -> c == ',').count() < IncomingGetter.MAX_BAGGAGE_MEMBERS) {
+      return header;
+    }
+    StringBuilder sb = new StringBuilder();
+    int members = 0;
+    for (String member : header.split(",")) {
+      int length = sb.length() + (members == 0 ? 0 : 1) + member.length();
+      if (members == IncomingGetter.MAX_BAGGAGE_MEMBERS
+          || length > IncomingGetter.MAX_BAGGAGE_BYTES) {
+        break;
+      }
+      if (members > 0) {
+        sb.append(',');
+      }
+      sb.append(member);
+      members++;
+    }
+    return members == 0 ? null : sb.toString();
+  }
+
+  /**
+   * Printable ASCII, space and TAB (HTTP allows a TAB in a value, and W3C baggage metadata is sent
+   * raw, so it may hold one): no CR, LF, other control or non-ASCII character.
+   */
+  private static boolean isSafeValue(String v) {
+    for (int i = 0; i < v.length(); i++) {
+      char c = v.charAt(i);
+      if ((c < 0x20 && c != '\t') || c > 0x7e) {
+        return false;
+      }
+    }
+    return true;
   }
 
   @Override

@@ -1,6 +1,7 @@
 package io.tracelet.servlet.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.opentelemetry.api.baggage.Baggage;
 import io.opentelemetry.api.baggage.propagation.W3CBaggagePropagator;
@@ -9,6 +10,8 @@ import io.opentelemetry.api.trace.SpanContext;
 import io.opentelemetry.api.trace.propagation.W3CTraceContextPropagator;
 import io.opentelemetry.context.Context;
 import io.opentelemetry.context.propagation.TextMapGetter;
+import io.opentelemetry.context.propagation.TextMapPropagator;
+import io.opentelemetry.extension.trace.propagation.JaegerPropagator;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -109,6 +112,30 @@ class IncomingGetterTest {
     assertThat(IncomingGetter.baggage(java.util.List.of("a=" + "x".repeat(8000)))).hasSize(1);
   }
 
+  @Test
+  void uberTraceIdWithBadPercentEscape_isAbsent_soJaegerExtractDoesNotThrow() {
+    // Found by ServerTracingFuzzTest (seed
+    // ServerTracingFuzzTestInputs/*/jaeger-bad-percent-escape):
+    // OpenTelemetry's Jaeger propagator URL-decodes a value without ':' and URLDecoder throws.
+    TestHeaders h = TestHeaders.of("uber-trace-id", "%?", "traceparent", TP);
+    assertThat(IncomingGetter.INSTANCE.get(h, "uber-trace-id")).isNull();
+    TextMapPropagator jaegerThenW3c =
+        TextMapPropagator.composite(
+            JaegerPropagator.getInstance(), W3CTraceContextPropagator.getInstance());
+    assertThatThrownBy(() -> jaegerThenW3c.extract(Context.root(), h, NAIVE))
+        .isInstanceOf(IllegalArgumentException.class);
+    Context ctx = jaegerThenW3c.extract(Context.root(), h, IncomingGetter.INSTANCE);
+    assertThat(Span.fromContext(ctx).getSpanContext().getTraceId()).isEqualTo(TRACE_ID);
+
+    String encoded = "80f198ee56343ba864fe8b2a57d3eff7%3Ae457b5a2e4d86bd1%3A0%3A1";
+    assertThat(
+            IncomingGetter.INSTANCE.get(TestHeaders.of("uber-trace-id", encoded), "uber-trace-id"))
+        .isEqualTo(encoded);
+    for (String bad : new String[] {"%", "a%2", "a%zz", "a%-1", "a%\u0661\u0662"}) {
+      assertThat(IncomingGetter.hasBadPercentEscape(bad)).as(bad).isTrue();
+    }
+  }
+
   // Regression: OpenTelemetry's baggage parser logs a WARNING with a stack trace for each member
   // with a broken percent-escape, on every request; such members are now left out before it.
   @Test
@@ -123,5 +150,21 @@ class IncomingGetterTest {
         .isEqualTo("ok=1");
     String clean = "a=1, b=2;p=q";
     assertThat(IncomingGetter.withoutUnsafeMembers(clean)).isSameAs(clean);
+  }
+
+  @Test
+  void headerNamesThatAreNotTokens_areNotOfferedAsKeys() {
+    // Found by ServerTracingFuzzTest (seed
+    // extractInjectRoundTrip/jaeger-non-token-header-name-found):
+    // Jaeger's propagator made a baggage key of a non-ASCII header name.
+    TestHeaders h =
+        TestHeaders.of("uberctx-ok", "1", "uberctx-t\u00e9nant", "2", "uberctx-a b", "3");
+    @SuppressWarnings("deprecation")
+    Iterable<String> keys = IncomingGetter.INSTANCE.keys(h);
+    assertThat(keys).containsExactly("uberctx-ok");
+    Baggage b =
+        Baggage.fromContext(
+            JaegerPropagator.getInstance().extract(Context.root(), h, IncomingGetter.INSTANCE));
+    assertThat(b.asMap()).containsOnlyKeys("ok");
   }
 }
