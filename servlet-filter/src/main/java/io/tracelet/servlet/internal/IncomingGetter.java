@@ -95,7 +95,11 @@ public final class IncomingGetter implements TextMapGetter<HeaderSource> {
         // URLDecoder's IllegalArgumentException for a bad %-escape out of extract(), so one hostile
         // header would end the extraction (and the other propagators of a composite). Found by
         // fuzzing (ServerTracingFuzzTest); such a value is treated as absent.
-        String uber = TraceStateCodec.trimOws(values.get(0));
+        String uberRaw = carrier.first(key);
+        if (uberRaw == null) {
+          return null;
+        }
+        String uber = TraceStateCodec.trimOws(uberRaw);
         return hasBadPercentEscape(uber) ? null : uber;
       default:
         String value = carrier.first(key);
