@@ -471,7 +471,14 @@ public final class TracingFilter implements Filter {
 
   private void logFailure(Exception e) {
     if (failureLogged.compareAndSet(false, true)) {
-      log.error("Tracelet: tracing failed; the request continues untraced (logged once)", e);
+      // The class and the throwing frame only: the exception may come from a span processor whose
+      // message quotes request data. The whole exception is at DEBUG.
+      StackTraceElement[] trace = e.getStackTrace();
+      log.error(
+          "Tracelet: tracing failed with {} at {}; the request continues untraced (logged once)",
+          e.getClass().getName(),
+          trace.length > 0 ? trace[0] : "?");
+      log.debug("Tracelet: tracing failed", e);
     } else {
       log.debug("Tracelet: tracing failed", e);
     }

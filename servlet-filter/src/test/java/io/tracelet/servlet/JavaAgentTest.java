@@ -57,6 +57,7 @@ class JavaAgentTest {
     Map<String, Matcher> responses = byIndex(out, RESPONSE);
 
     assertThat(all).as("output of the agent JVM").contains("LEAKED 0");
+    assertThat(all).as("the filter sees the agent").contains("AGENT true");
     assertThat(all).contains("JOINED " + REQUESTS);
     assertThat(all).doesNotContain("still carried a context");
     assertThat(serverSpans).as("one server span per request\n%s", all).hasSize(REQUESTS);

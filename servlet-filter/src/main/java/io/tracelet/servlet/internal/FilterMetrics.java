@@ -40,7 +40,12 @@ public final class FilterMetrics {
     /** A trace header was present but unusable: a new trace. */
     INVALID("invalid"),
     /** {@code trust-incoming} is off: a valid incoming context became a link of a new trace. */
-    LINKED("linked");
+    LINKED("linked"),
+    /**
+     * An outer instrumentation of the request (the OpenTelemetry Java agent) already made its span
+     * current: the filter joined it, and the trace decisions were the outer's.
+     */
+    JOINED("joined");
 
     final String value;
 

@@ -122,10 +122,15 @@ public final class ServerTracing {
     spanEndFailures.increment();
     // Once: a broken processor throws on every request, and a log line each would flood the log.
     if (spanEndFailureLogged.compareAndSet(false, true)) {
+      // The class and the throwing frame only: a processor's message may quote span attributes,
+      // which hold request data (path, query, user agent). The whole exception is at DEBUG.
+      StackTraceElement[] trace = e.getStackTrace();
       log.error(
-          "Tracelet: a span processor threw while the server span ended; requests are served"
-              + " regardless. Counted in TracingFilter.spanEndFailureCount(); logged once.",
-          e);
+          "Tracelet: a span processor threw {} at {} while the server span ended; requests are"
+              + " served regardless. Counted in TracingFilter.spanEndFailureCount(); logged once.",
+          e.getClass().getName(),
+          trace.length > 0 ? trace[0] : "?");
+      log.debug("Tracelet: the span processor's exception", e);
     } else {
       log.debug("Tracelet: a span processor threw while the server span ended", e);
     }
@@ -245,37 +250,72 @@ public final class ServerTracing {
    * requests, and reaching a new request it can only have been leaked by a scope not closed. A span
    * that is still recording has not ended, so its request is still running: on this thread that is
    * the request being dispatched. A span of a request that finished has ended and no longer
-   * records, unless it was never sampled, which the outer instrumentation decides too; such a span
-   * is joined as well, or every unsampled request would look like a leak and get a trace of its
-   * own. A remote span context was only extracted from headers, never an outer request's span.
+   * records. A span that was never sampled does not record either, so an unsampled outer request
+   * looks exactly like a leaked context; it is joined only when the OpenTelemetry Java agent is
+   * present (its instrumentation is then what makes such spans current), or every unsampled request
+   * would get a trace of its own. Without the agent, a non-recording span is treated as a leak. A
+   * remote span context was only extracted from headers, never an outer request's span.
    */
   public static boolean isOuterRequestContext(Context entry) {
+    return isOuterRequestContext(entry, JAVA_AGENT);
+  }
+
+  static boolean isOuterRequestContext(Context entry, boolean javaAgent) {
     if (entry == null || entry == Context.root() || RequestId.fromContext(entry) != null) {
       return false;
     }
     Span span = Span.fromContext(entry);
     SpanContext sc = span.getSpanContext();
-    return sc.isValid() && !sc.isRemote() && (span.isRecording() || !sc.isSampled());
+    return sc.isValid() && !sc.isRemote() && (span.isRecording() || (javaAgent && !sc.isSampled()));
+  }
+
+  /** Whether the OpenTelemetry Java agent runs in this JVM. */
+  public static boolean javaAgentPresent() {
+    return JAVA_AGENT;
+  }
+
+  // The agent appends its bootstrap classes to the bootstrap class path (a null class loader).
+  private static final boolean JAVA_AGENT =
+      classPresent("io.opentelemetry.javaagent.bootstrap.AgentInitializer");
+
+  private static boolean classPresent(String name) {
+    try {
+      Class.forName(name, false, null);
+      return true;
+    } catch (ClassNotFoundException | LinkageError | SecurityException e) {
+      return false;
+    }
   }
 
   /**
-   * The request inside an outer instrumentation's context: its trace decisions (parent, sampling,
-   * baggage) are the outer's; the request ID and deadline are ours, set as usual.
+   * The request inside an outer instrumentation's context: its trace decisions (parent, sampling)
+   * are the outer's; the request ID and deadline are ours, set as usual.
    */
   private Exchange join(RequestInfo info, HeaderSource headers, Context outer) {
     RequestId requestId;
     Duration timeout = settings.requestTimeout;
+    Context base = outer;
     if (settings.trustIncoming) {
-      requestId = RequestId.parseOrGenerate(headers.first(settings.requestIdHeader));
+      String incomingId = headers.first(settings.requestIdHeader);
+      requestId = RequestId.parseOrGenerate(incomingId);
       timeout = min(timeout, incomingTimeout(headers));
+      if (incomingId != null && requestId.isGenerated()) {
+        metrics.rejected(FilterMetrics.Rejected.REQUEST_ID);
+      }
     } else {
       requestId = RequestId.generate();
+      // The outer instrumentation extracted the caller's baggage; an untrusted caller's is dropped
+      // here as on our own path (the outer's parent and sampling decisions are its own).
+      base = base.with(Baggage.empty());
     }
-    Span span = Span.fromContext(outer);
-    if (!settings.excludedPaths.matches(info.pathInContext())) {
+    metrics.incoming(FilterMetrics.Incoming.JOINED);
+    boolean excluded = settings.excludedPaths.matches(info.pathInContext());
+    // On an excluded path the outer span stays current but is not ours to describe or echo.
+    Span span = excluded ? Span.getInvalid() : Span.fromContext(outer);
+    if (!excluded) {
       span.setAttribute(REQUEST_ID, requestId.value());
     }
-    Context base = requestId.storeInContext(outer);
+    base = requestId.storeInContext(base);
     CancellableContext cancellable =
         timeout == null
             ? CancellableContext.withCancel(base)

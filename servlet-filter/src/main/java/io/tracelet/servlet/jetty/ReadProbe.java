@@ -266,7 +266,10 @@ final class ReadProbe {
       // A stale wake-up: under load Jetty calls read interest on live keep-alive connections that
       // are not readable at all (ContextHygieneLoadTest saw ~5% of requests; most likely a fill
       // task queued for an earlier interest, which calls whatever callback is registered when it
-      // runs). Not a close: listen again.
+      // runs). Not a close: listen again, and start the two-in-a-row count over.
+      synchronized (lock) {
+        emptyReadable = false;
+      }
       arm();
       return;
     }

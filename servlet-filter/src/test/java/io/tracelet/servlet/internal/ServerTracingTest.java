@@ -255,18 +255,21 @@ class ServerTracingTest {
                                   io.opentelemetry.api.trace.TraceState.getDefault())))))
           .as("only extracted from headers")
           .isFalse();
-      assertThat(
-              ServerTracing.isOuterRequestContext(
-                  Context.root()
-                      .with(
-                          Span.wrap(
-                              io.opentelemetry.api.trace.SpanContext.create(
-                                  TRACE_ID,
-                                  "b7ad6b7169203331",
-                                  io.opentelemetry.api.trace.TraceFlags.getDefault(),
-                                  io.opentelemetry.api.trace.TraceState.getDefault())))))
-          .as("an outer request that was not sampled")
+      Context unsampled =
+          Context.root()
+              .with(
+                  Span.wrap(
+                      io.opentelemetry.api.trace.SpanContext.create(
+                          TRACE_ID,
+                          "b7ad6b7169203331",
+                          io.opentelemetry.api.trace.TraceFlags.getDefault(),
+                          io.opentelemetry.api.trace.TraceState.getDefault())));
+      assertThat(ServerTracing.isOuterRequestContext(unsampled, true))
+          .as("an outer request that was not sampled, under the Java agent")
           .isTrue();
+      assertThat(ServerTracing.isOuterRequestContext(unsampled, false))
+          .as("a non-recording span without the agent: it cannot be told from a leaked one")
+          .isFalse();
     } finally {
       live.end();
     }
