@@ -159,7 +159,10 @@ public final class TracingFilter implements Filter {
         && servletContext.getAttribute(OUTBOUND_PROPAGATOR_ATTRIBUTE) == null) {
       servletContext.setAttribute(OUTBOUND_PROPAGATOR_ATTRIBUTE, outbound);
     }
-    detector = chooseDetector(TracingFilter.class.getClassLoader());
+    detector =
+        settings.detectDisconnect()
+            ? chooseDetector(TracingFilter.class.getClassLoader())
+            : DisconnectDetector.NONE;
   }
 
   private static Map<String, String> initParams(FilterConfig filterConfig) {
@@ -263,6 +266,11 @@ public final class TracingFilter implements Filter {
   public long spanEndFailureCount() {
     ServerTracing c = core;
     return c == null ? 0 : c.spanEndFailureCount();
+  }
+
+  /** The disconnect detector in use; for tests. */
+  DisconnectDetector detector() {
+    return detector;
   }
 
   @Override

@@ -72,6 +72,29 @@ class TracingFilterInitTest {
   }
 
   @Test
+  void detectDisconnect_onByDefaultOnJetty_offWhenSetToFalse() throws Exception {
+    TracingFilter on =
+        new TracingFilter(TracingConfig.builder().openTelemetry(OpenTelemetry.noop()).build());
+    on.init(filterConfig(Map.of()));
+    assertThat(on.detector().getClass().getName())
+        .isEqualTo("io.tracelet.servlet.jetty.JettyDisconnectDetector");
+
+    TracingFilter off =
+        new TracingFilter(TracingConfig.builder().openTelemetry(OpenTelemetry.noop()).build());
+    off.init(filterConfig(Map.of("detect-disconnect", "false")));
+    assertThat(off.detector()).isSameAs(DisconnectDetector.NONE);
+
+    TracingFilter built =
+        new TracingFilter(
+            TracingConfig.builder()
+                .openTelemetry(OpenTelemetry.noop())
+                .detectDisconnect(false)
+                .build());
+    built.init(filterConfig(Map.of()));
+    assertThat(built.detector()).isSameAs(DisconnectDetector.NONE);
+  }
+
+  @Test
   void propagators_comeFromSettingThenOpenTelemetryThenOtelPropertiesThenW3c() {
     Function<String, String> none = k -> null;
     Settings plain = Settings.resolve(TracingConfig.defaults(), none, none, none);

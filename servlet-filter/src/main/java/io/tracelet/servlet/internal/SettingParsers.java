@@ -35,7 +35,8 @@ public final class SettingParsers {
           RESPONSE_REQUEST_ID,
           RESPONSE_TRACERESPONSE,
           RESPONSE_TRACE_ID,
-          RESPONSE_SERVER_TIMING ->
+          RESPONSE_SERVER_TIMING,
+          DETECT_DISCONNECT ->
           parseBoolean(setting, value, source);
       case REQUEST_TIMEOUT -> parseOptionalDuration(setting, value, source);
       case MAX_INCOMING_TIMEOUT -> parseDuration(setting, value, source);

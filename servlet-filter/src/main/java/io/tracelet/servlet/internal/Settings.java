@@ -29,6 +29,7 @@ public final class Settings {
   final boolean responseTraceResponse;
   final boolean responseTraceId;
   final boolean responseServerTiming;
+  final boolean detectDisconnect;
   final Set<String> redactQueryParams;
   final List<String> baggageAllowList;
   final TextMapPropagator propagators;
@@ -68,6 +69,7 @@ public final class Settings {
     responseTraceResponse = bool(raw, Setting.RESPONSE_TRACERESPONSE);
     responseTraceId = bool(raw, Setting.RESPONSE_TRACE_ID);
     responseServerTiming = bool(raw, Setting.RESPONSE_SERVER_TIMING);
+    detectDisconnect = bool(raw, Setting.DETECT_DISCONNECT);
     Set<String> redact = new TreeSet<>();
     for (String name : SettingParsers.list(raw.get(Setting.REDACT_QUERY_PARAMS))) {
       redact.add(name.toLowerCase(Locale.ROOT));
@@ -121,6 +123,11 @@ public final class Settings {
       sources.put(s, source);
     }
     return new Settings(raw, sources);
+  }
+
+  /** Whether client disconnects are detected (where the container allows it). */
+  public boolean detectDisconnect() {
+    return detectDisconnect;
   }
 
   /** The request ID header name. */
