@@ -10,6 +10,7 @@ import io.opentelemetry.context.propagation.TextMapPropagator;
 import io.tracelet.servlet.internal.DisconnectDetector;
 import io.tracelet.servlet.internal.Exchange;
 import io.tracelet.servlet.internal.Exchange.FailureKind;
+import io.tracelet.servlet.internal.Failures;
 import io.tracelet.servlet.internal.FilterMetrics;
 import io.tracelet.servlet.internal.IsolatedPropagator;
 import io.tracelet.servlet.internal.RequestInfo;
@@ -479,13 +480,11 @@ public final class TracingFilter implements Filter {
 
   private void logFailure(Exception e) {
     if (failureLogged.compareAndSet(false, true)) {
-      // The class and the throwing frame only: the exception may come from a span processor whose
-      // message quotes request data. The whole exception is at DEBUG.
-      StackTraceElement[] trace = e.getStackTrace();
+      // The exception may come from a span processor whose message quotes request data; the whole
+      // exception is at DEBUG.
       log.error(
-          "Tracelet: tracing failed with {} at {}; the request continues untraced (logged once)",
-          e.getClass().getName(),
-          trace.length > 0 ? trace[0] : "?");
+          "Tracelet: tracing failed with {}; the request continues untraced (logged once)",
+          Failures.describe(e));
       log.debug("Tracelet: tracing failed", e);
     } else {
       log.debug("Tracelet: tracing failed", e);

@@ -121,14 +121,12 @@ public final class IsolatedPropagator implements TextMapPropagator {
         && lastLogNanos.compareAndSet(last, now)) {
       // Only class names and the throwing frame: the exception's message may quote the header
       // that caused it, and raw header values never reach our log lines.
-      StackTraceElement[] trace = e.getStackTrace();
       log.warn(
-          "Tracelet: propagator {} threw {} at {} during {}; it was skipped and the request"
+          "Tracelet: propagator {} threw {} during {}; it was skipped and the request"
               + " continues (failures so far: {}; logged at most once a minute, counted in"
               + " tracelet.propagator.failures)",
           p.getClass().getName(),
-          e.getClass().getName(),
-          trace.length == 0 ? "unknown" : trace[0],
+          Failures.describe(e),
           operation.value,
           failures.sum());
     }

@@ -122,14 +122,12 @@ public final class ServerTracing {
     spanEndFailures.increment();
     // Once: a broken processor throws on every request, and a log line each would flood the log.
     if (spanEndFailureLogged.compareAndSet(false, true)) {
-      // The class and the throwing frame only: a processor's message may quote span attributes,
-      // which hold request data (path, query, user agent). The whole exception is at DEBUG.
-      StackTraceElement[] trace = e.getStackTrace();
+      // A processor's message may quote span attributes (request data); the whole exception is at
+      // DEBUG.
       log.error(
-          "Tracelet: a span processor threw {} at {} while the server span ended; requests are"
+          "Tracelet: a span processor threw {} while the server span ended; requests are"
               + " served regardless. Counted in TracingFilter.spanEndFailureCount(); logged once.",
-          e.getClass().getName(),
-          trace.length > 0 ? trace[0] : "?");
+          Failures.describe(e));
       log.debug("Tracelet: the span processor's exception", e);
     } else {
       log.debug("Tracelet: a span processor threw while the server span ended", e);
