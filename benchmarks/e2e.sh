@@ -102,12 +102,12 @@ on_exit() {
 }
 trap on_exit EXIT
 trap 'exit 130' INT TERM
-mvn -B -ntp -q -pl benchmarks -am package dependency:build-classpath \
+./mvnw -B -ntp -q -pl benchmarks -am package dependency:build-classpath \
   -DskipTests -Dspotless.check.skip=true -Dmdep.outputFile="$cp_file"
 cp="benchmarks/target/classes:$(cat "$cp_file")"
 agent_jar=benchmarks/target/agent/opentelemetry-javaagent.jar
 if [[ " ${variants[*]} " == *" agent-"* ]]; then
-  mvn -B -ntp -q -pl benchmarks dependency:copy@otel-javaagent
+  ./mvnw -B -ntp -q -pl benchmarks dependency:copy@otel-javaagent
   # The agent loads the dropping exporter from an extension jar: the provider, the exporter and the
   # service file, nothing else from the benchmarks.
   ext_jar=benchmarks/target/agent/drop-exporter-extension.jar

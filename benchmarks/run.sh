@@ -34,7 +34,7 @@ cp_file="$(mktemp)"
 trap 'rm -f "$cp_file"' EXIT
 # One reactor run, so the sibling modules resolve to the jars just built; the benchmarks module
 # comes last and leaves its class path in the file.
-mvn -B -ntp -q -pl benchmarks -am package dependency:build-classpath \
+./mvnw -B -ntp -q -pl benchmarks -am package dependency:build-classpath \
   -DskipTests -Dspotless.check.skip=true -Dmdep.outputFile="$cp_file"
 cp="benchmarks/target/classes:$(cat "$cp_file")"
 if [ "$mode" = breakdown ]; then

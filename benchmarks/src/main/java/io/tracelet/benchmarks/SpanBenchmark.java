@@ -10,7 +10,7 @@ import io.opentelemetry.sdk.trace.SdkTracerProviderBuilder;
 import io.opentelemetry.sdk.trace.data.SpanData;
 import io.opentelemetry.sdk.trace.export.BatchSpanProcessor;
 import io.opentelemetry.sdk.trace.export.SpanExporter;
-import io.tracelet.trace.SpanLog;
+import io.tracelet.sdk.SpanLog;
 import io.tracelet.trace.SpanScope;
 import io.tracelet.trace.Spans;
 import java.util.Collection;

@@ -1,7 +1,6 @@
 package io.tracelet.servlet.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.opentelemetry.api.baggage.Baggage;
 import io.opentelemetry.api.baggage.propagation.W3CBaggagePropagator;
@@ -115,15 +114,14 @@ class IncomingGetterTest {
   @Test
   void uberTraceIdWithBadPercentEscape_isAbsent_soJaegerExtractDoesNotThrow() {
     // Found by ServerTracingFuzzTest (seed
-    // ServerTracingFuzzTestInputs/*/jaeger-bad-percent-escape):
-    // OpenTelemetry's Jaeger propagator URL-decodes a value without ':' and URLDecoder throws.
+    // ServerTracingFuzzTestInputs/*/jaeger-bad-percent-escape): OpenTelemetry's Jaeger propagator
+    // up to 1.67 URL-decodes a value without ':' and URLDecoder throws. 1.68 no longer throws, but
+    // an application's own dependency management may pin an older propagator, so the guard stays.
     TestHeaders h = TestHeaders.of("uber-trace-id", "%?", "traceparent", TP);
     assertThat(IncomingGetter.INSTANCE.get(h, "uber-trace-id")).isNull();
     TextMapPropagator jaegerThenW3c =
         TextMapPropagator.composite(
             JaegerPropagator.getInstance(), W3CTraceContextPropagator.getInstance());
-    assertThatThrownBy(() -> jaegerThenW3c.extract(Context.root(), h, NAIVE))
-        .isInstanceOf(IllegalArgumentException.class);
     Context ctx = jaegerThenW3c.extract(Context.root(), h, IncomingGetter.INSTANCE);
     assertThat(Span.fromContext(ctx).getSpanContext().getTraceId()).isEqualTo(TRACE_ID);
 
