@@ -105,7 +105,7 @@ class HeaderParsersFuzzTest {
       // Baggage may keep a space after a comma where a member was left out; OpenTelemetry trims
       // list members itself (W3C baggage allows OWS around them).
       if (one != null && !name.equalsIgnoreCase("baggage")) {
-        assertThat(one).isEqualTo(ServerTracingFuzzTest.trimOws(one));
+        assertThat(one).isEqualTo(TraceStateCodec.trimOws(one));
       }
       switch (name.toLowerCase(java.util.Locale.ROOT)) {
         case "traceparent" -> {
@@ -129,7 +129,7 @@ class HeaderParsersFuzzTest {
           assertThat(members).isLessThanOrEqualTo(IncomingGetter.MAX_BAGGAGE_MEMBERS);
           int rawBytes = 0;
           for (String v : raw) {
-            rawBytes += ServerTracingFuzzTest.trimOws(v).length();
+            rawBytes += TraceStateCodec.trimOws(v).length();
           }
           if (rawBytes > IncomingGetter.MAX_BAGGAGE_BYTES) {
             assertThat(all).isEmpty();
@@ -173,7 +173,7 @@ class HeaderParsersFuzzTest {
     for (String v : FuzzHeaders.decode(data).allValues()) {
       SpanContext sc = ServerTracing.fromTraceIdHeader(v);
       ServerTracingFuzzTest.assertWholeOrInvalid(sc);
-      String trimmed = ServerTracingFuzzTest.trimOws(v);
+      String trimmed = TraceStateCodec.trimOws(v);
       boolean valid =
           trimmed.matches("[0-9a-f]{32}") && !trimmed.equals("00000000000000000000000000000000");
       assertThat(sc.isValid()).as(v).isEqualTo(valid);
