@@ -188,6 +188,16 @@ def main():
         "value-space": ["a=x y", "b=z "],
         "empty": ["", " ", ","],
     }))
+    write("HeaderParsersFuzzTest", "traceStateKey", value_seeds({
+        "valid": ["a", "0", "a_b-c*d/e@f", "k" * 256, "1foo", "t" + "1" * 241 + "@x"],
+        "level2-at": ["foo@", "foo@@bar", "foo@bar@baz", "t@" + "s" * 15, "t@1s", "9@"],
+        "invalid": ["", "k" * 257, "_foo", "@foo", "-foo", "*foo", "/foo", "Foo", "fOo", "foo bar",
+                    " foo", "foo.bar", "foo,bar"],
+        "members": ["foo@=1", "1foo=v", "foo=bar", "Foo=1", "_x=1", "foo@=a b", "k" * 257 + "=v",
+                    "k" * 256 + "=" + "v" * 256, "foo@=", "foo@=a=b"],
+        "lookalikes": ["\\u0131", "k\\u212a", "\\uff11foo", "foo\\u0430", "\\u00e9"],
+        "controls": [f"k{c}" for c in ctl] + [f"{c}k" for c in ctl],
+    }))
     write("HeaderParsersFuzzTest", "requestId", value_seeds({
         "valid": ["abc-DEF_123.x/y+z=@:", "r" * 200],
         "invalid": ["", " abc", "r" * 201, "abc\\r\\nERROR forged", "\\u001b[31mred", "a b", "a;b"],

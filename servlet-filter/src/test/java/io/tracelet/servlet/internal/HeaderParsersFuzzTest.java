@@ -89,6 +89,35 @@ class HeaderParsersFuzzTest {
   }
 
   /**
+   * {@link TraceStateCodec#isValidKey} against the Level 2 key grammar as a regular expression,
+   * each input value being one candidate key; a member with a valid key and value comes out of
+   * {@link TraceStateCodec#normalize} unchanged, and a single member with an invalid key drops the
+   * tracestate.
+   */
+  @FuzzTest
+  void traceStateKey(byte[] data) {
+    for (String s : FuzzHeaders.decode(data).allValues()) {
+      boolean valid = TRACESTATE_KEY.matcher(s).matches();
+      assertThat(TraceStateCodec.isValidKey(s)).as(s).isEqualTo(valid);
+      if (valid) {
+        assertThat(TraceStateCodec.normalize(List.of(s + "=v"))).isEqualTo(s + "=v");
+      }
+      // The input as a whole member: after the first "=" comes the value, which may hold anything.
+      int eq = s.indexOf('=');
+      if (eq <= 0 || s.indexOf(',') >= 0 || !s.equals(TraceStateCodec.trimOws(s))) {
+        continue;
+      }
+      String key = s.substring(0, eq);
+      String value = s.substring(eq + 1);
+      if (!TRACESTATE_KEY.matcher(key).matches()) {
+        assertThat(TraceStateCodec.normalize(List.of(s))).as(s).isNull();
+      } else if (TRACESTATE_VALUE.matcher(value).matches()) {
+        assertThat(TraceStateCodec.normalize(List.of(s))).as(s).isEqualTo(s);
+      }
+    }
+  }
+
+  /**
    * {@link IncomingGetter}: never throws for any header, one {@code traceparent} only and without a
    * comma, values trimmed of optional whitespace, baggage within the W3C limits or dropped whole.
    */
