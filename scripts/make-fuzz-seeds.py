@@ -76,6 +76,9 @@ def request_seeds():
     s["tracestate-max-key-value"] = lines(
         f"traceparent:{TP}", "tracestate:" + "a" * 256 + "=" + "v" * 256 + "," + "t" * 241 + "@" + "s" * 14 + "=x")
     s["tracestate-too-long-key"] = lines(f"traceparent:{TP}", "tracestate:" + "a" * 257 + "=v")
+    # Keys W3C Trace Context Level 2 allows and Level 1 did not ("@" anywhere but first, a leading digit).
+    s["tracestate-level2-keys"] = lines(
+        f"traceparent:{TP}", "tracestate:a=1,foo@=2,foo@@bar=3,foo@bar@baz=4,1foo=5,t@1s=6,b=7")
     s["tracestate-bad-member"] = lines(f"traceparent:{TP}", "tracestate:a=1,B=2,c=3")
     s["tracestate-duplicates"] = lines(f"traceparent:{TP}", "tracestate:a=1,b=2,a=3")
     s["tracestate-several-headers"] = lines(f"traceparent:{TP}", "tracestate:a=1,b=2", "tracestate: c=3 ,,d=4")
@@ -175,13 +178,25 @@ def main():
         "32": [members(32)],
         "33": [members(33)],
         "multi-tenant": ["t@s=1,0t@s=2,t@" + "s" * 14 + "=3"],
-        "bad-keys": ["A=1", "1a=2", "a@=3", "@s=4", "a@S=5"],
+        "bad-keys": ["A=1", "_a=2", "@s=3", "a@S=4", "-a=5", "a.b=6", "k" * 257 + "=7"],
+        "level2-keys": ["foo@=1", "foo@@bar=2", "foo@bar@baz=3", "1foo=4", "t" + "1" * 241 + "@x=5",
+                        "t@" + "s" * 15 + "=6", "a=7"],
         "long": [",".join(f"k{i}=" + "x" * 200 for i in range(5)) + ",short=1"],
         "over-512": [",".join(f"vendor{i}=" + "y" * 40 for i in range(20))],
         "max-lengths": ["a" * 256 + "=" + "v" * 256],
         "controls": [f"k=v{c}" for c in ctl],
         "value-space": ["a=x y", "b=z "],
         "empty": ["", " ", ","],
+    }))
+    write("HeaderParsersFuzzTest", "traceStateKey", value_seeds({
+        "valid": ["a", "0", "a_b-c*d/e@f", "k" * 256, "1foo", "t" + "1" * 241 + "@x"],
+        "level2-at": ["foo@", "foo@@bar", "foo@bar@baz", "t@" + "s" * 15, "t@1s", "9@"],
+        "invalid": ["", "k" * 257, "_foo", "@foo", "-foo", "*foo", "/foo", "Foo", "fOo", "foo bar",
+                    " foo", "foo.bar", "foo,bar"],
+        "members": ["foo@=1", "1foo=v", "foo=bar", "Foo=1", "_x=1", "foo@=a b", "k" * 257 + "=v",
+                    "k" * 256 + "=" + "v" * 256, "foo@=", "foo@=a=b"],
+        "lookalikes": ["\\u0131", "k\\u212a", "\\uff11foo", "foo\\u0430", "\\u00e9"],
+        "controls": [f"k{c}" for c in ctl] + [f"{c}k" for c in ctl],
     }))
     write("HeaderParsersFuzzTest", "requestId", value_seeds({
         "valid": ["abc-DEF_123.x/y+z=@:", "r" * 200],

@@ -12,6 +12,11 @@ import java.util.Map;
  * there are more than 32 members, and reads one header only; Level 2 asks to combine repeated
  * headers, allow at most 32 members, and a duplicated key must not cost the other vendors their
  * entries. So the filter hands OpenTelemetry's propagator a tracestate already normalized here.
+ *
+ * <p>Keys follow the Level 2 grammar ({@code isValidKey}). Caution: OpenTelemetry Java (1.67) still
+ * checks keys against Level 1's {@code tenant@system} rule and drops the whole tracestate when one
+ * key fails it, so a tracestate with a key only Level 2 allows (such as {@code foo@}, {@code
+ * foo@bar@baz} or {@code 1foo}) passes here and is still lost in OpenTelemetry's propagator.
  */
 public final class TraceStateCodec {
 
@@ -110,35 +115,34 @@ public final class TraceStateCodec {
   }
 
   /**
-   * The key grammar of the current spec: {@code simple-key = lcalpha 0*255(keychar)} or {@code
-   * multi-tenant-key = (lcalpha / DIGIT) 0*240(keychar) "@" lcalpha 0*13(keychar)}, where keychar
-   * is lowercase letter, digit, {@code _ - * /}.
+   * The key grammar of W3C Trace Context Level 2 (https://www.w3.org/TR/trace-context-2/#key):
+   * {@code key = ( lcalpha / DIGIT ) 0*255 ( keychar )}, where a keychar is a lowercase letter, a
+   * digit, {@code _}, {@code -}, {@code *}, {@code /} or {@code @}. So a key is 1 to 256 characters
+   * and starts with a letter or a digit; {@code @} is an ordinary character, since Level 2 dropped
+   * Level 1's separate {@code tenant@system} form and its limits (241 and 14).
+   *
+   * <p>On the request path for every member, hence one pass without a regular expression or
+   * allocation.
    */
   static boolean isValidKey(String key) {
-    int at = key.indexOf('@');
-    if (at < 0) {
-      return key.length() <= 256 && isLcAlpha(key.charAt(0)) && allKeyChars(key, 1, key.length());
+    int length = key.length();
+    if (length == 0 || length > 256) {
+      return false;
     }
-    String tenant = key.substring(0, at);
-    String system = key.substring(at + 1);
-    return !tenant.isEmpty()
-        && tenant.length() <= 241
-        && (isLcAlpha(tenant.charAt(0)) || isDigit(tenant.charAt(0)))
-        && allKeyChars(tenant, 1, tenant.length())
-        && !system.isEmpty()
-        && system.length() <= 14
-        && isLcAlpha(system.charAt(0))
-        && allKeyChars(system, 1, system.length());
-  }
-
-  private static boolean allKeyChars(String s, int from, int to) {
-    for (int i = from; i < to; i++) {
-      char c = s.charAt(i);
-      if (!(isLcAlpha(c) || isDigit(c) || c == '_' || c == '-' || c == '*' || c == '/')) {
+    char first = key.charAt(0);
+    if (!isLcAlpha(first) && !isDigit(first)) {
+      return false;
+    }
+    for (int i = 1; i < length; i++) {
+      if (!isKeyChar(key.charAt(i))) {
         return false;
       }
     }
     return true;
+  }
+
+  private static boolean isKeyChar(char c) {
+    return isLcAlpha(c) || isDigit(c) || c == '_' || c == '-' || c == '*' || c == '/' || c == '@';
   }
 
   /** {@code value = 0*255(chr) nblk-chr}: printable ASCII except {@code ,} and {@code =}. */

@@ -25,10 +25,14 @@ import java.util.regex.Pattern;
  */
 class HeaderParsersFuzzTest {
 
-  // The tracestate grammar of W3C Trace Context, written out independently of TraceStateCodec.
-  private static final Pattern TRACESTATE_KEY =
-      Pattern.compile(
-          "[a-z][a-z0-9_*/-]{0,255}|[a-z0-9][a-z0-9_*/-]{0,240}@[a-z][a-z0-9_*/-]{0,13}");
+  // The tracestate grammar of W3C Trace Context Level 2, written out independently of
+  // TraceStateCodec: key = ( lcalpha / DIGIT ) 0*255 ( lcalpha / DIGIT / "_" / "-" / "*" / "/" /
+  // "@" ).
+  private static final Pattern TRACESTATE_KEY = Pattern.compile("[a-z0-9][a-z0-9_\\-*/@]{0,255}");
+  // The keys OpenTelemetry Java 1.67 accepts: Level 1's tenant@system form, though without asking
+  // the system ID to start with a letter. One other key and its propagator drops the tracestate.
+  private static final Pattern OTEL_TRACESTATE_KEY =
+      Pattern.compile("[a-z][a-z0-9_*/-]{0,255}|[a-z0-9][a-z0-9_*/-]{0,240}@[a-z0-9_*/-]{1,14}");
   private static final Pattern TRACESTATE_VALUE =
       Pattern.compile(
           "[\\x20-\\x2B\\x2D-\\x3C\\x3E-\\x7E]{0,255}[\\x21-\\x2B\\x2D-\\x3C\\x3E-\\x7E]");
@@ -38,8 +42,8 @@ class HeaderParsersFuzzTest {
   /**
    * {@link TraceStateCodec#normalize}: the result is null or a list of at most 32 valid members
    * with distinct keys, normalizing it again changes nothing, OpenTelemetry's own parser keeps
-   * every member, and {@link TraceStateCodec#truncate} bounds it to whole entries within 512
-   * characters.
+   * every member unless a key is one only Level 2 allows, and {@link TraceStateCodec#truncate}
+   * bounds it to whole entries within 512 characters.
    */
   @FuzzTest
   void traceState(byte[] data) {
@@ -51,6 +55,7 @@ class HeaderParsersFuzzTest {
     String[] members = normalized.split(",", -1);
     assertThat(members.length).isBetween(1, TraceStateCodec.MAX_MEMBERS);
     Set<String> keys = new HashSet<>();
+    boolean otelKeys = true;
     for (String member : members) {
       int eq = member.indexOf('=');
       assertThat(eq).as(member).isPositive();
@@ -58,17 +63,21 @@ class HeaderParsersFuzzTest {
       assertThat(key).matches(TRACESTATE_KEY);
       assertThat(member.substring(eq + 1)).matches(TRACESTATE_VALUE);
       assertThat(keys.add(key)).as("duplicate key %s", key).isTrue();
+      otelKeys &= OTEL_TRACESTATE_KEY.matcher(key).matches();
     }
     assertThat(TraceStateCodec.normalize(List.of(normalized))).isEqualTo(normalized);
 
-    // What we hand OpenTelemetry must survive its parser whole, or our normalizing was for nothing.
+    // What we hand OpenTelemetry must survive its parser whole, or our normalizing was for nothing;
+    // the one exception is a key only Level 2 allows, for which it drops it all (TraceStateCodec).
     FuzzHeaders carrier =
         FuzzHeaders.of(Map.of("traceparent", TRACEPARENT, "tracestate", normalized));
     Context ctx =
         W3CTraceContextPropagator.getInstance()
             .extract(Context.root(), carrier, IncomingGetter.INSTANCE);
     TraceState parsed = Span.fromContext(ctx).getSpanContext().getTraceState();
-    assertThat(parsed.size()).as(normalized).isEqualTo(members.length);
+    List<String> kept = new ArrayList<>();
+    parsed.forEach((k, v) -> kept.add(k + "=" + v));
+    assertThat(kept).as(normalized).isEqualTo(otelKeys ? List.of(members) : List.of());
 
     String truncated = TraceStateCodec.truncate(normalized);
     if (normalized.length() <= TraceStateCodec.MAX_OUTBOUND_LENGTH) {
@@ -76,6 +85,35 @@ class HeaderParsersFuzzTest {
     } else if (truncated != null) {
       assertThat(truncated.length()).isLessThanOrEqualTo(TraceStateCodec.MAX_OUTBOUND_LENGTH);
       assertThat(List.of(members)).containsSubsequence(List.of(truncated.split(",", -1)));
+    }
+  }
+
+  /**
+   * {@link TraceStateCodec#isValidKey} against the Level 2 key grammar as a regular expression,
+   * each input value being one candidate key; a member with a valid key and value comes out of
+   * {@link TraceStateCodec#normalize} unchanged, and a single member with an invalid key drops the
+   * tracestate.
+   */
+  @FuzzTest
+  void traceStateKey(byte[] data) {
+    for (String s : FuzzHeaders.decode(data).allValues()) {
+      boolean valid = TRACESTATE_KEY.matcher(s).matches();
+      assertThat(TraceStateCodec.isValidKey(s)).as(s).isEqualTo(valid);
+      if (valid) {
+        assertThat(TraceStateCodec.normalize(List.of(s + "=v"))).isEqualTo(s + "=v");
+      }
+      // The input as a whole member: after the first "=" comes the value, which may hold anything.
+      int eq = s.indexOf('=');
+      if (eq <= 0 || s.indexOf(',') >= 0 || !s.equals(TraceStateCodec.trimOws(s))) {
+        continue;
+      }
+      String key = s.substring(0, eq);
+      String value = s.substring(eq + 1);
+      if (!TRACESTATE_KEY.matcher(key).matches()) {
+        assertThat(TraceStateCodec.normalize(List.of(s))).as(s).isNull();
+      } else if (TRACESTATE_VALUE.matcher(value).matches()) {
+        assertThat(TraceStateCodec.normalize(List.of(s))).as(s).isEqualTo(s);
+      }
     }
   }
 
@@ -105,7 +143,7 @@ class HeaderParsersFuzzTest {
       // Baggage may keep a space after a comma where a member was left out; OpenTelemetry trims
       // list members itself (W3C baggage allows OWS around them).
       if (one != null && !name.equalsIgnoreCase("baggage")) {
-        assertThat(one).isEqualTo(ServerTracingFuzzTest.trimOws(one));
+        assertThat(one).isEqualTo(TraceStateCodec.trimOws(one));
       }
       switch (name.toLowerCase(java.util.Locale.ROOT)) {
         case "traceparent" -> {
@@ -129,7 +167,7 @@ class HeaderParsersFuzzTest {
           assertThat(members).isLessThanOrEqualTo(IncomingGetter.MAX_BAGGAGE_MEMBERS);
           int rawBytes = 0;
           for (String v : raw) {
-            rawBytes += ServerTracingFuzzTest.trimOws(v).length();
+            rawBytes += TraceStateCodec.trimOws(v).length();
           }
           if (rawBytes > IncomingGetter.MAX_BAGGAGE_BYTES) {
             assertThat(all).isEmpty();
@@ -173,7 +211,7 @@ class HeaderParsersFuzzTest {
     for (String v : FuzzHeaders.decode(data).allValues()) {
       SpanContext sc = ServerTracing.fromTraceIdHeader(v);
       ServerTracingFuzzTest.assertWholeOrInvalid(sc);
-      String trimmed = ServerTracingFuzzTest.trimOws(v);
+      String trimmed = TraceStateCodec.trimOws(v);
       boolean valid =
           trimmed.matches("[0-9a-f]{32}") && !trimmed.equals("00000000000000000000000000000000");
       assertThat(sc.isValid()).as(v).isEqualTo(valid);

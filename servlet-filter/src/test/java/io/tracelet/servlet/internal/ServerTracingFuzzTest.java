@@ -385,7 +385,7 @@ class ServerTracingFuzzTest {
     List<String> values = h.values("traceparent");
     SpanContext expected = null;
     if (values.size() == 1) {
-      var m = TRACEPARENT.matcher(trimOws(values.get(0)));
+      var m = TRACEPARENT.matcher(TraceStateCodec.trimOws(values.get(0)));
       if (m.matches()) {
         int g = m.group(1) != null ? 1 : 4;
         String traceId = m.group(g);
@@ -475,17 +475,5 @@ class ServerTracingFuzzTest {
           .as("character U+%04X in %s", (int) c, value)
           .isFalse();
     }
-  }
-
-  static String trimOws(String s) {
-    int start = 0;
-    int end = s.length();
-    while (start < end && (s.charAt(start) == ' ' || s.charAt(start) == '\t')) {
-      start++;
-    }
-    while (end > start && (s.charAt(end - 1) == ' ' || s.charAt(end - 1) == '\t')) {
-      end--;
-    }
-    return s.substring(start, end);
   }
 }

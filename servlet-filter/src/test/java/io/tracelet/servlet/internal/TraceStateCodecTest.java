@@ -46,18 +46,77 @@ class TraceStateCodecTest {
     return sb.toString();
   }
 
+  // W3C Trace Context Level 2: key = ( lcalpha / DIGIT ) 0*255 ( keychar ), keychar adding "@".
   @Test
-  void keys_followCurrentGrammar() {
+  void keys_followLevel2Grammar() {
     assertThat(TraceStateCodec.isValidKey("vendor")).isTrue();
-    assertThat(TraceStateCodec.isValidKey("a_b-c*d/e")).isTrue();
+    assertThat(TraceStateCodec.isValidKey("a_b-c*d/e@f")).isTrue();
     assertThat(TraceStateCodec.isValidKey("1tenant@sys")).isTrue();
-    assertThat(TraceStateCodec.isValidKey("t".repeat(241) + "@s" + "x".repeat(13))).isTrue();
-    assertThat(TraceStateCodec.isValidKey("1vendor")).isFalse();
-    assertThat(TraceStateCodec.isValidKey("Vendor")).isFalse();
-    assertThat(TraceStateCodec.isValidKey("tenant@1sys")).isFalse();
-    assertThat(TraceStateCodec.isValidKey("t".repeat(242) + "@s")).isFalse();
-    assertThat(TraceStateCodec.isValidKey("t@s" + "x".repeat(14))).isFalse();
+    assertThat(TraceStateCodec.isValidKey("1foo")).isTrue();
+    assertThat(TraceStateCodec.isValidKey("k".repeat(256))).isTrue();
     assertThat(TraceStateCodec.isValidKey("k".repeat(257))).isFalse();
+    assertThat(TraceStateCodec.isValidKey("")).isFalse();
+    assertThat(TraceStateCodec.isValidKey("Vendor")).isFalse();
+    assertThat(TraceStateCodec.isValidKey("vEndor")).isFalse();
+    assertThat(TraceStateCodec.isValidKey("_vendor")).isFalse();
+    assertThat(TraceStateCodec.isValidKey("@vendor")).isFalse();
+    assertThat(TraceStateCodec.isValidKey("-vendor")).isFalse();
+    assertThat(TraceStateCodec.isValidKey("ven dor")).isFalse();
+    assertThat(TraceStateCodec.isValidKey("ven.dor")).isFalse();
+  }
+
+  // Regression: the codec applied Level 1's tenant@system form (tenant up to 241, one "@", a system
+  // ID of 1 to 14 characters starting with a letter, no leading digit without "@") and dropped the
+  // tracestate for each of these. OpenTelemetry 1.67 still drops most of them (HostileInputTest).
+  @Test
+  void keysOnlyLevel2Allows_keepTheTracestate() {
+    String tenant242 = "t" + "1".repeat(241);
+    List<String> keys =
+        List.of(
+            "foo@",
+            "foo@@bar",
+            "foo@bar@baz",
+            "1foo",
+            tenant242 + "@x",
+            "t@" + "s".repeat(15),
+            "t@1s");
+    for (String key : keys) {
+      assertThat(TraceStateCodec.isValidKey(key)).as(key).isTrue();
+      assertThat(TraceStateCodec.normalize(List.of("a=1," + key + "=1,b=2")))
+          .as(key)
+          .isEqualTo("a=1," + key + "=1,b=2");
+    }
+    assertThat(TraceStateCodec.normalize(List.of("foo@=1"))).isEqualTo("foo@=1");
+  }
+
+  @Test
+  void keyOf256_isKept_keyOf257_dropsTheWholeTracestate() {
+    String key256 = "k".repeat(256);
+    assertThat(TraceStateCodec.normalize(List.of("a=1," + key256 + "=1"))).endsWith(key256 + "=1");
+    assertThat(TraceStateCodec.normalize(List.of("a=1," + key256 + "k=1"))).isNull();
+  }
+
+  @Test
+  void invalidKey_dropsTheWholeTracestate() {
+    for (String key : List.of("_foo", "@foo", "-foo", "Foo", "fOo", "foo.bar")) {
+      assertThat(TraceStateCodec.normalize(List.of("a=1," + key + "=1,b=2"))).as(key).isNull();
+    }
+  }
+
+  @Test
+  void level2Keys_keepTheOtherRules() {
+    // A repeated key is still one member, the first one kept, however many "@" it has.
+    assertThat(TraceStateCodec.normalize(List.of("foo@=1,a=2", "foo@=3"))).isEqualTo("foo@=1,a=2");
+    // Still at most 32 members, whichever grammar the keys need.
+    StringBuilder members = new StringBuilder();
+    for (int i = 0; i < 32; i++) {
+      members.append(i == 0 ? "" : ",").append(i).append("@=v");
+    }
+    assertThat(TraceStateCodec.normalize(List.of(members.toString()))).isNotNull();
+    assertThat(TraceStateCodec.normalize(List.of(members + ",32@=v"))).isNull();
+    // The value rules are unchanged.
+    assertThat(TraceStateCodec.normalize(List.of("foo@=a=b"))).isNull();
+    assertThat(TraceStateCodec.normalize(List.of("foo@=" + "v".repeat(257)))).isNull();
   }
 
   @Test
