@@ -1,4 +1,4 @@
-package io.tracelet.example;
+package io.tracelet.buildchecks;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -15,8 +15,10 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * An application with tracelet-sdk and nothing else, as this example is: OTLP leaves through the
- * JDK HttpClient, and nothing of OkHttp is on the class path.
+ * What an application that adds tracelet-servlet and tracelet-sdk and nothing else gets (this
+ * module's test class path is exactly that): OTLP leaves through the JDK HttpClient, nothing of
+ * OkHttp is on the class path, and asking for OTLP/gRPC fails at start-up naming the dependency to
+ * add. (jetty-example's tests add the OkHttp sender in test scope for their gRPC cases.)
  */
 class OtlpSenderTest {
 
