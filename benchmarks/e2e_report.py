@@ -6,12 +6,17 @@
 Reads runs.tsv (one line per server run) and each run's wrk output, and prints markdown:
 - per variant: median throughput; the median over rounds of the throughput ratio to `none` in the
   same round (paired, so a slow round slows both sides) with a bootstrap 95% interval; server CPU
-  per request and its paired ratio to `none`; median p99 latency; spans recorded;
-- Tracelet's paired throughput ratio to each other tracer;
+  per request and its paired ratio to `none`; median p99 latency; the median time to steady state
+  and how many runs reached it; spans recorded;
+- what each Tracelet feature costs: per round, server CPU per request of `tracelet` minus that of
+  `tracelet-no-X`, and the throughput ratio `tracelet-no-X / tracelet`, medians over rounds;
+- Tracelet's paired throughput ratio and CPU difference against each other tracer (the minimal
+  OpenTelemetry filter, Brave, the agent);
+- the warm-up curve of the first round: each warm-up window's requests per second, per variant;
 - every run, in the order it ran.
 Standard library only. The interval resamples rounds with replacement (10,000 times, fixed seed) and
-takes the 2.5th and 97.5th percentiles of the resampled medians; with fewer than 5 rounds it says
-little, and the table says so.
+takes the 2.5th and 97.5th percentiles of the resampled medians; with fewer than 5 rounds it is
+little more than the range of the rounds, and the report says so.
 """
 
 import csv
@@ -22,15 +27,39 @@ import statistics
 import sys
 
 BASELINE = "none"
-ORDER = ["none", "tracelet", "brave", "agent-none", "agent-batch"]
+TRACELET = "tracelet"
+ORDER = [
+    "none",
+    "tracelet",
+    "otel-minimal",
+    "brave",
+    "tracelet-no-disconnect",
+    "tracelet-no-timeout",
+    "tracelet-no-mdc",
+    "tracelet-no-headers",
+    "agent-none",
+    "agent-batch",
+]
 DESCRIPTION = {
     "none": "no filter",
     "tracelet": "Tracelet filter, everything on",
+    "otel-minimal": "minimal filter on the OpenTelemetry SDK",
     "brave": "Brave servlet filter",
+    "tracelet-no-disconnect": "Tracelet, detect-disconnect=false",
+    "tracelet-no-timeout": "Tracelet, no request timeout",
+    "tracelet-no-mdc": "Tracelet, no MDC correlation",
+    "tracelet-no-headers": "Tracelet, no X-Request-ID or traceresponse header",
     "agent-none": "OpenTelemetry agent, exporter none",
     "agent-batch": "OpenTelemetry agent, batch processor",
 }
-TRACING_WITH_EXPORT = {"tracelet", "brave", "agent-batch"}
+# What each tracelet-no-X variant switches off, for the per-feature table.
+FEATURE = {
+    "tracelet-no-disconnect": "client-disconnect detection (the read probe)",
+    "tracelet-no-timeout": "the 30 s request timeout (a timer per request)",
+    "tracelet-no-mdc": "MDC correlation (TraceletMdc)",
+    "tracelet-no-headers": "the X-Request-ID and traceresponse response headers",
+}
+TRACING_WITH_EXPORT = {"tracelet", "brave", "agent-batch", "otel-minimal"} | set(FEATURE)
 UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 BOOTSTRAP_SAMPLES = 10_000
 
@@ -58,6 +87,11 @@ def parse_wrk(text):
     }
 
 
+def floats(cell):
+    """A comma-separated list of numbers from runs.tsv; empty or absent (older results) is []."""
+    return [float(v) for v in (cell or "").split(",") if v not in ("", "-")]
+
+
 def load(results_dir):
     runs = []
     with open(os.path.join(results_dir, "runs.tsv"), newline="") as f:
@@ -73,6 +107,13 @@ def load(results_dir):
             # as the method assumes; well below means it was starved (by other load) or idle.
             run["busy"] = cpu_seconds / run["seconds"] if run["seconds"] else float("nan")
             run["spans"] = None if row["spans"] == "-" else int(row["spans"])
+            # Results from before the steady-state warm-up have none of these columns.
+            run["steady"] = row.get("steady") == "yes" if row.get("steady") else None
+            run["steady_s"] = float(row["steady_s"]) if row.get("steady_s") else None
+            run["warmup_rps"] = floats(row.get("warmup_rps"))
+            run["warmup_start_s"] = floats(row.get("warmup_start_s"))
+            profile = row.get("profile") or "-"
+            run["profile"] = None if profile == "-" else profile
             runs.append(run)
     return runs
 
@@ -94,11 +135,40 @@ def paired_ratios(by_round, variant, reference, key):
     return ratios
 
 
+def paired_differences(by_round, variant, reference, key):
+    return [
+        runs[variant][key] - runs[reference][key]
+        for runs in by_round.values()
+        if variant in runs and reference in runs
+    ]
+
+
 def fmt_ratio(values, rng):
     if not values:
         return "—"
     low, high = bootstrap_median_interval(values, rng)
     return f"{statistics.median(values):.3f} [{low:.3f}, {high:.3f}]"
+
+
+def fmt_difference(values, rng):
+    if not values:
+        return "—"
+    low, high = bootstrap_median_interval(values, rng)
+    return f"{statistics.median(values):+.1f} [{low:+.1f}, {high:+.1f}]"
+
+
+def fmt_steady_time(runs):
+    """Median time to steady state; a run that never got there counts as its cap, a lower bound."""
+    times = [r["steady_s"] for r in runs if r["steady_s"] is not None]
+    if not times:
+        return "—"
+    median = statistics.median(times)
+    capped = any(r["steady"] is False for r in runs)
+    return f"{'≥ ' if capped else ''}{median:.1f}"
+
+
+def label(variant):
+    return f"{variant} ({DESCRIPTION[variant]})" if variant in DESCRIPTION else variant
 
 
 def main(argv):
@@ -121,51 +191,120 @@ def main(argv):
             print(f.read().rstrip())
         print("```\n")
 
-    print(f"Throughput and cost per request ({rounds} rounds; ratios are medians of per-round ratios")
-    print("to `none` in the same round, with a bootstrap 95% interval in brackets):\n")
+    print(f"Throughput and cost per request ({rounds} round{'' if rounds == 1 else 's'}; ratios are "
+          "medians of per-round ratios")
+    print("to `none` in the same round, with a bootstrap 95% interval in brackets; every figure but")
+    print("the time to steady state is from the measured window, which follows the warm-up):\n")
     print("| variant | req/s (median) | throughput vs none | server CPU µs/request | CPU vs none "
-          "| p99 (median) | server core busy | spans recorded (min) | errors |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+          "| p99 (median) | server core busy | time to steady state (median s) "
+          "| steady (runs that reached it / runs) | spans recorded (min) | errors |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for variant in present:
         mine = [r for r in runs if r["variant"] == variant]
         spans = [r["spans"] for r in mine if r["spans"] is not None]
-        label = f"{variant} ({DESCRIPTION[variant]})" if variant in DESCRIPTION else variant
+        known = [r for r in mine if r["steady"] is not None]
+        steady = f"{sum(r['steady'] for r in known)} / {len(known)}" if known else "—"
         throughput = "1" if variant == BASELINE else fmt_ratio(
             paired_ratios(by_round, variant, BASELINE, "rps"), rng)
         cpu = "1" if variant == BASELINE else fmt_ratio(
             paired_ratios(by_round, variant, BASELINE, "cpu_us"), rng)
-        print(f"| {label} | {statistics.median(r['rps'] for r in mine):,.0f} | {throughput} "
+        print(f"| {label(variant)} | {statistics.median(r['rps'] for r in mine):,.0f} | {throughput} "
               f"| {statistics.median(r['cpu_us'] for r in mine):.1f} | {cpu} "
               f"| {statistics.median(r['p99'] for r in mine) * 1e3:.2f} ms "
               f"| {statistics.median(r['busy'] for r in mine):.2f} "
+              f"| {fmt_steady_time(mine)} | {steady} "
               f"| {min(spans) if spans else '—'} | {sum(r['errors'] for r in mine)} |")
 
-    others = [v for v in present if v not in (BASELINE, "tracelet")]
-    if "tracelet" in present and others:
-        print("\nTracelet's throughput against each alternative (median of per-round ratios "
-              "tracelet / other; above 1 means Tracelet served more):\n")
-        print("| against | tracelet / other |")
-        print("| --- | --- |")
+    features = [v for v in present if v in FEATURE]
+    if TRACELET in present and features:
+        print("\nWhat each Tracelet feature costs: `tracelet` (everything on) against the same filter "
+              "with that one feature off, in the same round. CPU is the median over rounds of "
+              "`tracelet − tracelet-no-X` in server CPU µs per request (positive: the feature costs "
+              "that much); throughput is the median of `tracelet-no-X / tracelet` (above 1: the "
+              "server serves that much more without it):\n")
+        print("| variant | switches off | server CPU µs/request the feature costs "
+              "| throughput without it / with it | rounds |")
+        print("| --- | --- | --- | --- | --- |")
+        for variant in features:
+            cpu = paired_differences(by_round, TRACELET, variant, "cpu_us")
+            print(f"| {variant} | {FEATURE[variant]} | {fmt_difference(cpu, rng)} "
+                  f"| {fmt_ratio(paired_ratios(by_round, variant, TRACELET, 'rps'), rng)} "
+                  f"| {len(cpu)} |")
+
+    others = [v for v in present if v not in (BASELINE, TRACELET) and v not in FEATURE]
+    if TRACELET in present and others:
+        print("\nTracelet against each alternative in the same rounds: throughput as the median of "
+              "per-round `tracelet / other` (above 1: Tracelet served more), server CPU as the "
+              "median of `tracelet − other` in µs per request (positive: Tracelet costs more). "
+              "`otel-minimal` is the floor for a filter on the same OpenTelemetry SDK set-up:\n")
+        print("| against | throughput tracelet / other | server CPU µs/request tracelet − other |")
+        print("| --- | --- | --- |")
         for other in others:
-            print(f"| {other} | {fmt_ratio(paired_ratios(by_round, 'tracelet', other, 'rps'), rng)} |")
+            print(f"| {other} | {fmt_ratio(paired_ratios(by_round, TRACELET, other, 'rps'), rng)} "
+                  f"| {fmt_difference(paired_differences(by_round, TRACELET, other, 'cpu_us'), rng)} |")
+
+    first = min(by_round)
+    curves = [by_round[first][v] for v in present if v in by_round[first]]
+    windows = max((len(r["warmup_rps"]) for r in curves), default=0)
+    if windows:
+        longest = max(curves, key=lambda r: len(r["warmup_rps"]))
+        headers = [f"{s:.0f} s" for s in longest["warmup_start_s"]]
+        headers += [f"#{i + 1}" for i in range(len(headers), windows)]
+        print(f"\nThe warm-up of round {first}: requests per second of each consecutive warm-up "
+              "window, headed by the window's start in seconds since wrk first hit the server; "
+              "the bold pair agreed, ending the warm-up:\n")
+        print("| variant | " + " | ".join(headers) + " | steady after |")
+        print("| --- | " + " | ".join("---" for _ in headers) + " | --- |")
+        for run in curves:
+            cells = [f"{v:,.0f}" for v in run["warmup_rps"]]
+            if run["steady"] and len(cells) >= 2:
+                cells[-2:] = [f"**{c}**" for c in cells[-2:]]
+            cells += [""] * (windows - len(cells))
+            if run["steady"]:
+                after = f"{run['steady_s']:.1f} s"
+            else:
+                after = f"not within {run['steady_s']:.0f} s" if run["steady_s"] is not None else "—"
+            print(f"| {run['variant']} | " + " | ".join(cells) + f" | {after} |")
 
     print("\nEvery run, in the order it ran:\n")
-    print("| round | # | variant | req/s | server CPU µs/request | p99 | server core busy | spans |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| round | # | variant | req/s | server CPU µs/request | p99 | server core busy | spans "
+          "| warm-up windows | steady after | profiled |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for run in sorted(runs, key=lambda r: (r["round"], r["position"])):
         spans = "—" if run["spans"] is None else run["spans"]
+        if run["steady"] is None:
+            after = "—"
+        elif run["steady"]:
+            after = f"{run['steady_s']:.1f} s"
+        else:
+            after = f"not steady (cap {run['steady_s']:.0f} s)"
         print(f"| {run['round']} | {run['position']} | {run['variant']} | {run['rps']:,.0f} "
-              f"| {run['cpu_us']:.1f} | {run['p99'] * 1e3:.2f} ms | {run['busy']:.2f} | {spans} |")
+              f"| {run['cpu_us']:.1f} | {run['p99'] * 1e3:.2f} ms | {run['busy']:.2f} | {spans} "
+              f"| {len(run['warmup_rps']) or '—'} | {after} | {run['profile'] or '—'} |")
 
     warnings = []
-    if rounds < 5:
+    if rounds < 3:
         warnings.append(f"only {rounds} round(s): the intervals are not meaningful; "
                         "use `benchmarks/e2e.sh full` for figures to publish")
+    elif rounds < 5:
+        warnings.append(f"{rounds} rounds: a bootstrap interval over so few rounds is about the "
+                        "range of the per-round values, not a confidence interval")
+    for run in sorted(runs, key=lambda r: (r["round"], r["position"])):
+        if run["steady"] is False:
+            last = ", ".join(f"{v:,.0f}" for v in run["warmup_rps"][-3:])
+            warnings.append(f"round {run['round']} {run['variant']}: never reached steady state "
+                            f"within its {run['steady_s']:.0f} s cap (last windows: {last} req/s); "
+                            "its measured figures may still include warm-up")
     starved = [r for r in runs if r["busy"] < 0.9]
     if starved:
         warnings.append(f"in {len(starved)} of {len(runs)} runs the server used less than 90% of its "
                         "core: other load took it (or the server was not saturated), so those "
                         "throughputs measure the machine as much as the tracer")
+    profiled = sorted({r["profile"] for r in runs if r["profile"]})
+    if profiled:
+        warnings.append(f"profiled run ({', '.join(profiled)}): the measured windows ran under "
+                        "async-profiler, so their figures include its overhead; compare them only "
+                        "with each other, and read the flame graphs in profiles/")
     for run in runs:
         if run["errors"]:
             warnings.append(f"round {run['round']} {run['variant']}: {run['errors']} wrk errors")

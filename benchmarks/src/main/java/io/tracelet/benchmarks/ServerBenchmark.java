@@ -171,8 +171,23 @@ public class ServerBenchmark {
    * the caller's {@link TraceletMdc#install()}. Shared with the end-to-end server.
    */
   public static Filter traceletFilter(OpenTelemetry otel) {
-    return new TracingFilter(
-        TracingConfig.builder().openTelemetry(otel).requestTimeout(Duration.ofSeconds(30)).build());
+    return new TracingFilter(traceletConfig(otel).build());
+  }
+
+  /**
+   * The settings of {@link #traceletFilter}, still open, so the end-to-end server can switch one
+   * feature off at a time and measure what it costs against exactly this set-up.
+   */
+  public static TracingConfig.Builder traceletConfig(OpenTelemetry otel) {
+    return TracingConfig.builder().openTelemetry(otel).requestTimeout(Duration.ofSeconds(30));
+  }
+
+  /**
+   * A {@link MinimalOpenTelemetryFilter} on {@code otel}: the floor for any filter on the
+   * OpenTelemetry SDK; shared with the end-to-end server.
+   */
+  public static Filter openTelemetryFilter(OpenTelemetry otel) {
+    return new MinimalOpenTelemetryFilter(otel);
   }
 
   /** Brave recording every span into {@code handler}; shared with the end-to-end server. */

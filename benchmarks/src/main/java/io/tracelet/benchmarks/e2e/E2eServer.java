@@ -4,11 +4,14 @@ import brave.Tracing;
 import io.opentelemetry.sdk.OpenTelemetrySdk;
 import io.tracelet.benchmarks.ServerBenchmark;
 import io.tracelet.logging.TraceletMdc;
+import io.tracelet.servlet.TracingConfig;
+import io.tracelet.servlet.TracingFilter;
 import jakarta.servlet.DispatcherType;
 import jakarta.servlet.Filter;
 import java.util.EnumSet;
-import java.util.Locale;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
 import org.eclipse.jetty.ee10.servlet.FilterHolder;
 import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
 import org.eclipse.jetty.ee10.servlet.ServletHolder;
@@ -24,8 +27,17 @@ import org.eclipse.jetty.server.ServerConnector;
  *   <li>{@code none}: no filter. The OpenTelemetry Java agent variants run this mode with {@code
  *       -javaagent}, so the agent instruments the bare server.
  *   <li>{@code tracelet}: Tracelet's filter with everything on ({@link
- *       ServerBenchmark#traceletFilter}), MDC correlation installed, the OpenTelemetry SDK with the
- *       default batch span processor and {@link CountingDropExporter}.
+ *       ServerBenchmark#traceletFilter}: a 30 s request timeout, disconnect detection, both
+ *       response headers), MDC correlation installed, the OpenTelemetry SDK with the default batch
+ *       span processor and {@link CountingDropExporter}.
+ *   <li>{@code tracelet-no-disconnect}, {@code tracelet-no-timeout}, {@code tracelet-no-mdc},
+ *       {@code tracelet-no-headers}: the same with one feature off ({@code
+ *       detect-disconnect=false}; no request timeout; MDC correlation not installed; {@code
+ *       response-request-id=false} and {@code response-traceresponse=false}), so a paired
+ *       difference against {@code tracelet} prices that feature alone.
+ *   <li>{@code otel-minimal}: the minimal filter written on the OpenTelemetry SDK alone ({@link
+ *       ServerBenchmark#openTelemetryFilter}), on the same SDK set-up as Tracelet: the floor for a
+ *       filter on this SDK.
  *   <li>{@code brave}: Brave's servlet {@code TracingFilter} with a counting span handler.
  * </ul>
  *
@@ -35,20 +47,47 @@ import org.eclipse.jetty.server.ServerConnector;
  */
 public final class E2eServer implements AutoCloseable {
 
-  /** The tracer in front of the servlet. */
+  /** The tracer in front of the servlet, named as {@code benchmarks/e2e.sh} names its variants. */
   public enum Mode {
-    NONE,
-    TRACELET,
-    BRAVE;
+    NONE("none", false),
+    TRACELET("tracelet", true),
+    BRAVE("brave", false),
+    OTEL_MINIMAL("otel-minimal", false),
+    TRACELET_NO_DISCONNECT("tracelet-no-disconnect", true),
+    TRACELET_NO_TIMEOUT("tracelet-no-timeout", true),
+    TRACELET_NO_MDC("tracelet-no-mdc", false),
+    TRACELET_NO_HEADERS("tracelet-no-headers", true);
 
-    /** Parses {@code none}, {@code tracelet} or {@code brave}. */
+    private final String key;
+    private final boolean mdc;
+
+    Mode(String key, boolean mdc) {
+      this.key = key;
+      this.mdc = mdc;
+    }
+
+    /** The name on the command line, for example {@code tracelet-no-mdc}. */
+    public String key() {
+      return key;
+    }
+
+    /** Every mode's name, comma-separated, in declaration order. */
+    public static String keys() {
+      return Stream.of(values()).map(Mode::key).collect(Collectors.joining(", "));
+    }
+
+    /**
+     * The mode named {@code name}, exactly as {@link #key()} spells it.
+     *
+     * @throws IllegalArgumentException naming every accepted mode, if there is none by that name
+     */
     public static Mode parse(String name) {
-      try {
-        return valueOf(name.toUpperCase(Locale.ROOT));
-      } catch (IllegalArgumentException e) {
-        throw new IllegalArgumentException(
-            "unknown mode '" + name + "': use none, tracelet or brave", e);
+      for (Mode mode : values()) {
+        if (mode.key.equals(name)) {
+          return mode;
+        }
       }
+      throw new IllegalArgumentException("unknown mode '" + name + "': use one of " + keys());
     }
   }
 
@@ -75,15 +114,20 @@ public final class E2eServer implements AutoCloseable {
     switch (mode) {
       case NONE:
         break;
-      case TRACELET:
-        dropExporter = new CountingDropExporter();
-        sdk = ServerBenchmark.sdk(dropExporter);
-        filter = ServerBenchmark.traceletFilter(sdk);
-        break;
       case BRAVE:
         handler = new ServerBenchmark.CountingHandler();
         tracing = ServerBenchmark.braveTracing(handler);
         filter = ServerBenchmark.braveFilter(tracing);
+        break;
+      case OTEL_MINIMAL:
+        dropExporter = new CountingDropExporter();
+        sdk = ServerBenchmark.sdk(dropExporter);
+        filter = ServerBenchmark.openTelemetryFilter(sdk);
+        break;
+      default:
+        dropExporter = new CountingDropExporter();
+        sdk = ServerBenchmark.sdk(dropExporter);
+        filter = new TracingFilter(traceletConfig(mode, sdk));
         break;
     }
     if (filter != null) {
@@ -99,15 +143,41 @@ public final class E2eServer implements AutoCloseable {
   }
 
   /**
+   * Tracelet's settings with everything on ({@link ServerBenchmark#traceletConfig}), less the one
+   * feature a {@code tracelet-no-*} mode switches off. MDC is not a filter setting: {@link #create}
+   * installs it or not.
+   */
+  private static TracingConfig traceletConfig(Mode mode, OpenTelemetrySdk sdk) {
+    TracingConfig.Builder config = ServerBenchmark.traceletConfig(sdk);
+    switch (mode) {
+      case TRACELET_NO_DISCONNECT:
+        config.set(TracingConfig.Setting.DETECT_DISCONNECT, "false");
+        break;
+      case TRACELET_NO_TIMEOUT:
+        config.set(TracingConfig.Setting.REQUEST_TIMEOUT, "none");
+        break;
+      case TRACELET_NO_HEADERS:
+        config
+            .set(TracingConfig.Setting.RESPONSE_REQUEST_ID, "false")
+            .set(TracingConfig.Setting.RESPONSE_TRACERESPONSE, "false");
+        break;
+      default:
+        break;
+    }
+    return config.build();
+  }
+
+  /**
    * A configured, unstarted server on 127.0.0.1:{@code port} (0: any free port). In {@code
-   * tracelet} mode this installs Tracelet's MDC correlation for the whole JVM, as an application
-   * would at start-up.
+   * tracelet} mode and every {@code tracelet-no-*} mode but {@code tracelet-no-mdc} this installs
+   * Tracelet's MDC correlation for the whole JVM, as an application would at start-up; it cannot be
+   * undone, so a JVM that installed it measures MDC in every later server too.
    */
   public static E2eServer create(Mode mode, int port) {
     if (port < 0 || port > 65535) {
       throw new IllegalArgumentException("port must be 0..65535, was " + port);
     }
-    if (mode == Mode.TRACELET) {
+    if (mode.mdc) {
       TraceletMdc.install();
     }
     return new E2eServer(mode, port);
@@ -150,11 +220,18 @@ public final class E2eServer implements AutoCloseable {
 
   public static void main(String[] args) throws Exception {
     if (args.length < 1 || args.length > 2) {
-      System.err.println("usage: E2eServer none|tracelet|brave [port]");
+      System.err.println("usage: E2eServer MODE [port]; MODE is one of " + Mode.keys());
       System.exit(2);
     }
-    E2eServer server =
-        create(Mode.parse(args[0]), args.length == 2 ? Integer.parseInt(args[1]) : 0);
+    Mode mode;
+    try {
+      mode = Mode.parse(args[0]);
+    } catch (IllegalArgumentException e) {
+      System.err.println("error: " + e.getMessage());
+      System.exit(2);
+      return;
+    }
+    E2eServer server = create(mode, args.length == 2 ? Integer.parseInt(args[1]) : 0);
     server.start();
     Runtime.getRuntime()
         .addShutdownHook(

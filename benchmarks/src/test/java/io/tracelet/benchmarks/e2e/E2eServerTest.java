@@ -9,6 +9,8 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * A smoke test of the end-to-end tier's server: each in-process mode serves a real request over
@@ -60,11 +62,45 @@ class E2eServerTest {
     }
   }
 
+  @ParameterizedTest
+  @EnumSource(
+      value = E2eServer.Mode.class,
+      names = {"OTEL_MINIMAL", "TRACELET_NO_DISCONNECT", "TRACELET_NO_TIMEOUT", "TRACELET_NO_MDC"})
+  void openTelemetryModes_serveHello_andRecordTheSpan(E2eServer.Mode mode) throws Exception {
+    try (E2eServer server = E2eServer.create(mode, 0)) {
+      server.start();
+      HttpResponse<String> response = get(server);
+      assertThat(response.statusCode()).isEqualTo(200);
+      assertThat(response.body()).isEqualTo("hello");
+      assertThat(spansOnceEnded(server)).isEqualTo(1);
+    }
+  }
+
+  @Test
+  void traceletNoHeaders_recordsTheSpan_withoutResponseHeaders() throws Exception {
+    try (E2eServer server = E2eServer.create(E2eServer.Mode.TRACELET_NO_HEADERS, 0)) {
+      server.start();
+      HttpResponse<String> response = get(server);
+      assertThat(response.statusCode()).isEqualTo(200);
+      assertThat(response.body()).isEqualTo("hello");
+      assertThat(response.headers().firstValue("traceresponse")).isEmpty();
+      assertThat(response.headers().firstValue("X-Request-ID")).isEmpty();
+      assertThat(spansOnceEnded(server)).isEqualTo(1);
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(E2eServer.Mode.class)
+  void parse_acceptsTheScriptsName(E2eServer.Mode mode) {
+    assertThat(E2eServer.Mode.parse(mode.key())).isSameAs(mode);
+  }
+
   @Test
   void unknownMode_failsWithTheChoices() {
     assertThatThrownBy(() -> E2eServer.Mode.parse("jaeger"))
         .isInstanceOf(IllegalArgumentException.class)
-        .hasMessageContaining("none, tracelet or brave");
+        .hasMessageContaining("'jaeger'")
+        .hasMessageContaining("none, tracelet, brave, otel-minimal, tracelet-no-disconnect");
   }
 
   /**
