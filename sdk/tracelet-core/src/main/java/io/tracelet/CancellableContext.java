@@ -110,7 +110,7 @@ public final class CancellableContext implements AutoCloseable {
   /** Cancels (if not already done) and releases the timer and the link to the parent. */
   @Override
   public void close() {
-    cancel();
+    cancellation.cancel(CanceledException.CLOSED);
   }
 
   @Override

@@ -2,6 +2,7 @@ package io.tracelet;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowable;
 
 import io.opentelemetry.context.Context;
 import io.opentelemetry.context.ContextKey;
@@ -410,6 +411,21 @@ class CancellationTest {
         .hasMessageContaining("deadline");
     assertThatThrownBy(() -> Cancellation.current().onCancel(null))
         .isInstanceOf(NullPointerException.class);
+  }
+
+  @Test
+  void closedContexts_shareOneCause_likeGosContextCanceled_butThrowersGetTheirOwnCopy() {
+    CancellableContext a = CancellableContext.withCancel(Context.root());
+    CancellableContext b = CancellableContext.withCancel(Context.root());
+    a.close();
+    b.close();
+    ContextDoneException cause = a.cancellation().cause();
+    assertThat(cause).isInstanceOf(CanceledException.class).hasNoCause();
+    assertThat(b.cancellation().cause()).isSameAs(cause);
+    assertThat(cause.getStackTrace()).isEmpty();
+    Throwable thrown = catchThrowable(() -> a.cancellation().throwIfCancelled());
+    assertThat(thrown).isInstanceOf(CanceledException.class).isNotSameAs(cause);
+    assertThat(thrown.getStackTrace()).isNotEmpty();
   }
 
   /** Counts listeners and children still registered, through the toString-free test hook. */
