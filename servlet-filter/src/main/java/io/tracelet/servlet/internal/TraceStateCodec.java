@@ -39,6 +39,16 @@ public final class TraceStateCodec {
    * (the spec says a tracestate that cannot be parsed is not propagated at all).
    */
   public static String normalize(List<String> headerValues) {
+    if (headerValues.size() == 1 && isNormal(headerValues.get(0))) {
+      // The usual case: one header, written by a tracer that already sends normal lists. Nothing
+      // to change, so nothing is allocated (no split, no map, no rebuilt string).
+      return headerValues.get(0);
+    }
+    return rebuild(headerValues);
+  }
+
+  /** {@link #normalize} the long way: parse every member, then write the list again. */
+  static String rebuild(List<String> headerValues) {
     Map<String, String> members = new LinkedHashMap<>();
     for (String header : headerValues) {
       if (header == null) {
@@ -102,6 +112,51 @@ public final class TraceStateCodec {
     return entries.isEmpty() ? null : String.join(",", entries);
   }
 
+  /**
+   * Whether {@code header} is already what {@link #normalize} would return for it alone: 1 to 32
+   * members separated by single commas, no whitespace around them, each a valid key and value, no
+   * key twice. One pass over the characters (and at most 32 x 32 key comparisons), no allocation.
+   */
+  static boolean isNormal(String header) {
+    if (header == null || header.isEmpty()) {
+      return false;
+    }
+    int members = 0;
+    int start = 0;
+    int length = header.length();
+    while (start <= length) {
+      int end = header.indexOf(',', start);
+      if (end < 0) {
+        end = length;
+      }
+      int eq = header.indexOf('=', start);
+      if (eq <= start
+          || eq >= end
+          || !isValidKey(header, start, eq)
+          || !isValidValue(header, eq + 1, end)
+          || ++members > MAX_MEMBERS
+          || hasKeyBefore(header, start, eq)) {
+        return false;
+      }
+      start = end + 1;
+    }
+    return true;
+  }
+
+  /**
+   * Whether a member before {@code start} (all already checked) has the key {@code [start, eq)}.
+   */
+  private static boolean hasKeyBefore(String header, int start, int eq) {
+    int keyLength = eq - start;
+    for (int m = 0; m < start; m = header.indexOf(',', m) + 1) {
+      if (header.indexOf('=', m) - m == keyLength
+          && header.regionMatches(m, header, start, keyLength)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   static String trimOws(String s) {
     int start = 0;
     int end = s.length();
@@ -125,16 +180,20 @@ public final class TraceStateCodec {
    * allocation.
    */
   static boolean isValidKey(String key) {
-    int length = key.length();
-    if (length == 0 || length > 256) {
+    return isValidKey(key, 0, key.length());
+  }
+
+  private static boolean isValidKey(String s, int from, int to) {
+    int length = to - from;
+    if (length <= 0 || length > 256) {
       return false;
     }
-    char first = key.charAt(0);
+    char first = s.charAt(from);
     if (!isLcAlpha(first) && !isDigit(first)) {
       return false;
     }
-    for (int i = 1; i < length; i++) {
-      if (!isKeyChar(key.charAt(i))) {
+    for (int i = from + 1; i < to; i++) {
+      if (!isKeyChar(s.charAt(i))) {
         return false;
       }
     }
@@ -147,11 +206,16 @@ public final class TraceStateCodec {
 
   /** {@code value = 0*255(chr) nblk-chr}: printable ASCII except {@code ,} and {@code =}. */
   static boolean isValidValue(String value) {
-    if (value.isEmpty() || value.length() > 256 || value.charAt(value.length() - 1) == ' ') {
+    return isValidValue(value, 0, value.length());
+  }
+
+  private static boolean isValidValue(String s, int from, int to) {
+    int length = to - from;
+    if (length <= 0 || length > 256 || s.charAt(to - 1) == ' ') {
       return false;
     }
-    for (int i = 0; i < value.length(); i++) {
-      char c = value.charAt(i);
+    for (int i = from; i < to; i++) {
+      char c = s.charAt(i);
       if (c < 0x20 || c > 0x7e || c == ',' || c == '=') {
         return false;
       }

@@ -8,6 +8,56 @@ import org.junit.jupiter.api.Test;
 class TraceStateCodecTest {
 
   @Test
+  void anAlreadyNormalHeader_isReturnedAsIs_withoutBeingRebuilt() {
+    String header = "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7,t@1s=x";
+    assertThat(TraceStateCodec.normalize(List.of(header))).isSameAs(header);
+  }
+
+  @Test
+  void theFastPath_acceptsExactlyWhatTheLongWayWouldLeaveUnchanged() {
+    List<String> cases =
+        List.of(
+            "a=1",
+            "a=1,b=2",
+            "a=1,a=2",
+            "a=1,b=2,a=3",
+            "ab=1,a=2",
+            "a=1,ab=2",
+            "a=1, b=2",
+            " a=1",
+            "a=1 ",
+            "a=1,",
+            ",a=1",
+            "a=1,,b=2",
+            "a= 1",
+            "a=",
+            "=1",
+            "a",
+            "A=1",
+            "a=1=2",
+            "a=1\t",
+            "k".repeat(256) + "=v",
+            "k".repeat(257) + "=v",
+            "a=" + "v".repeat(256),
+            "a=" + "v".repeat(257),
+            members(32),
+            members(33));
+    for (String h : cases) {
+      String rebuilt = TraceStateCodec.rebuild(List.of(h));
+      assertThat(TraceStateCodec.isNormal(h)).as(h).isEqualTo(h.equals(rebuilt));
+      assertThat(TraceStateCodec.normalize(List.of(h))).as(h).isEqualTo(rebuilt);
+    }
+  }
+
+  private static String members(int n) {
+    StringBuilder sb = new StringBuilder();
+    for (int i = 0; i < n; i++) {
+      sb.append(i == 0 ? "" : ",").append("k").append(i).append("=v");
+    }
+    return sb.toString();
+  }
+
+  @Test
   void repeatedHeaders_areCombinedInOrder() {
     assertThat(TraceStateCodec.normalize(List.of("a=1,b=2", "c=3"))).isEqualTo("a=1,b=2,c=3");
   }
