@@ -146,6 +146,16 @@ public final class TracingFilter implements Filter {
     }
     Settings settings = Settings.resolve(config, params::get, systemProperty, environment);
     OpenTelemetry otel = openTelemetry(servletContext);
+    if (ServerTracing.isNoop(otel)) {
+      // Once per filter, at start-up: the most common reason for "no traces" is that nothing
+      // installed an SDK, and without this line it looks as if Tracelet dropped them.
+      log.warn(
+          "Tracelet: no OpenTelemetry SDK is set up (the OpenTelemetry in use is a no-op), so no"
+              + " spans are recorded; requests are still served, with trace IDs, request IDs and"
+              + " deadlines. To record spans, set one up before the filter starts: call"
+              + " TraceletOpenTelemetry.initialize() (tracelet-sdk), pass an OpenTelemetry in"
+              + " TracingConfig.builder().openTelemetry(..), or run the OpenTelemetry Java agent.");
+    }
     FilterMetrics metrics = new FilterMetrics(otel);
     TextMapPropagator configured =
         config.propagator() != null

@@ -2,15 +2,20 @@ package io.tracelet.sdk;
 
 import io.opentelemetry.api.GlobalOpenTelemetry;
 import io.opentelemetry.api.OpenTelemetry;
+import io.opentelemetry.context.Context;
 import io.opentelemetry.sdk.OpenTelemetrySdk;
 import io.opentelemetry.sdk.autoconfigure.AutoConfiguredOpenTelemetrySdk;
 import io.opentelemetry.sdk.autoconfigure.spi.ConfigProperties;
 import io.opentelemetry.sdk.autoconfigure.spi.ConfigurationException;
 import io.opentelemetry.sdk.common.CompletableResultCode;
+import io.opentelemetry.sdk.trace.ReadWriteSpan;
+import io.opentelemetry.sdk.trace.ReadableSpan;
 import io.opentelemetry.sdk.trace.SdkTracerProviderBuilder;
+import io.opentelemetry.sdk.trace.SpanProcessor;
 import io.tracelet.logging.TraceletMdc;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
@@ -248,8 +253,10 @@ public final class TraceletOpenTelemetry implements AutoCloseable {
         throw new ConfigurationException(
             "Invalid " + SPAN_LOG_PROPERTY + " (env TRACELET_SPAN_LOG): " + e.getMessage(), e);
       }
+      boolean anyProcessor = false;
       if (mode != SpanLog.Mode.OFF) {
         builder.addSpanProcessor(SpanLog.create(mode));
+        anyProcessor = true;
       }
       String tree = config.getString(SPAN_TREE_PROPERTY, "false").trim().toLowerCase(Locale.ROOT);
       if (!tree.equals("true") && !tree.equals("false")) {
@@ -267,8 +274,48 @@ public final class TraceletOpenTelemetry implements AutoCloseable {
               "Invalid " + SPAN_TREE_MAX_SPANS_PROPERTY + ": must be at least 1; got " + maxSpans);
         }
         builder.addSpanProcessor(SpanTree.builder().setMaxSpansPerTree(maxSpans).build());
+        anyProcessor = true;
+      }
+      if (!anyProcessor && config.getList("otel.traces.exporter", List.of()).equals(NO_EXPORTER)) {
+        // Without any span processor, SdkTracerProvider.tracerBuilder hands out OpenTelemetry's
+        // no-op tracer (TracerSharedState.hasNoSpanProcessor()), whose spans only wrap their
+        // parent: a server span would echo the caller's span ID, or have none at all. One
+        // processor that does nothing keeps the SDK's own tracer, so the IDs, the propagation
+        // and the MDC are the same whether the spans go anywhere or not.
+        builder.addSpanProcessor(NoExportSpanProcessor.INSTANCE);
       }
       return builder;
+    }
+
+    private static final List<String> NO_EXPORTER = List.of("none");
+  }
+
+  /**
+   * Stands in for "no processor" so that the SDK keeps making real spans (with their own IDs);
+   * needs neither start nor end, so the SDK calls it for nothing.
+   */
+  private enum NoExportSpanProcessor implements SpanProcessor {
+    INSTANCE;
+
+    @Override
+    public void onStart(Context parentContext, ReadWriteSpan span) {}
+
+    @Override
+    public boolean isStartRequired() {
+      return false;
+    }
+
+    @Override
+    public void onEnd(ReadableSpan span) {}
+
+    @Override
+    public boolean isEndRequired() {
+      return false;
+    }
+
+    @Override
+    public String toString() {
+      return "TraceletOpenTelemetry.NoExportSpanProcessor";
     }
   }
 }

@@ -4,6 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.opentelemetry.api.GlobalOpenTelemetry;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.Tracer;
+import io.opentelemetry.context.Context;
 import io.opentelemetry.sdk.autoconfigure.spi.ConfigurationException;
 import io.tracelet.testing.LogCapture;
 import io.tracelet.testing.TestTracing;
@@ -81,6 +84,44 @@ class TraceletOpenTelemetryTest {
           .extracting(s -> s.getName())
           .containsExactly("viaAgentLikeGlobal", "afterClose");
       assertThat(spanLog.messages()).as("no span log added to a foreign SDK").isEmpty();
+    }
+  }
+
+  @Test
+  void noProcessorAtAll_spansStillGetTheirOwnIds() {
+    try (TraceletOpenTelemetry otel =
+        quiet()
+            .setProperty("tracelet.span.log", "off")
+            .setProperty("otel.traces.exporter", "none")
+            .initialize()) {
+      Tracer tracer = otel.openTelemetry().getTracer("test");
+      Span root = tracer.spanBuilder("root").startSpan();
+      Span child = tracer.spanBuilder("child").setParent(Context.root().with(root)).startSpan();
+      child.end();
+      root.end();
+      // OpenTelemetry's SDK with no processor at all hands out its no-op tracer, whose "root"
+      // span is invalid and whose "child" is its parent again.
+      assertThat(root.getSpanContext().isValid()).isTrue();
+      assertThat(child.getSpanContext().getTraceId()).isEqualTo(root.getSpanContext().getTraceId());
+      assertThat(child.getSpanContext().getSpanId())
+          .isNotEqualTo(root.getSpanContext().getSpanId());
+      assertThat(spanLog.messages()).isEmpty();
+      assertThat(otel.openTelemetry().toString()).contains("NoExportSpanProcessor");
+    }
+  }
+
+  @Test
+  void anExporter_needsNoStandIn() {
+    try (TraceletOpenTelemetry otel =
+        quiet()
+            .setProperty("tracelet.span.log", "off")
+            .setProperty("otel.traces.exporter", "otlp")
+            // Never reached: no span is started.
+            .setProperty("otel.exporter.otlp.endpoint", "http://127.0.0.1:9")
+            .initialize()) {
+      assertThat(otel.openTelemetry().toString())
+          .contains("OtlpHttpSpanExporter")
+          .doesNotContain("NoExportSpanProcessor");
     }
   }
 

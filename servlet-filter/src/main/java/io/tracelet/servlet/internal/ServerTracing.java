@@ -6,6 +6,7 @@ import io.opentelemetry.api.common.AttributeKey;
 import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.api.trace.SpanBuilder;
 import io.opentelemetry.api.trace.SpanContext;
+import io.opentelemetry.api.trace.SpanId;
 import io.opentelemetry.api.trace.SpanKind;
 import io.opentelemetry.api.trace.TraceFlags;
 import io.opentelemetry.api.trace.TraceId;
@@ -228,7 +229,7 @@ public final class ServerTracing {
       if (link != null) {
         b.addLink(link);
       }
-      span = b.startSpan();
+      span = withOwnIds(b.startSpan(), Span.fromContext(parent).getSpanContext());
     }
     Context base = requestId.storeInContext(parent.with(span));
     CancellableContext cancellable =
@@ -236,6 +237,58 @@ public final class ServerTracing {
             ? CancellableContext.withCancel(base)
             : CancellableContext.withTimeout(base, timeout);
     return new Exchange(this, cancellable, span, true, requestId, semconvMethod, info.route());
+  }
+
+  /**
+   * The server span, or, when the tracer gave none of its own (a no-op OpenTelemetry: its spans are
+   * invalid, or the parent's own context again), a non-recording span with fresh IDs, as
+   * OpenTelemetry's propagation-only behaviour would give: the parent's trace ID, sampled flag and
+   * trace state if there is a parent, else a new trace, not sampled (and, as the SDK marks its own,
+   * flagged as having a random trace ID). Without it the {@code traceresponse}, the outgoing {@code
+   * traceparent} and the MDC would name the caller's span, or nothing at all.
+   */
+  static Span withOwnIds(Span span, SpanContext parent) {
+    SpanContext sc = span.getSpanContext();
+    if (sc.isValid() && !(parent.isValid() && sc.getSpanId().equals(parent.getSpanId()))) {
+      return span;
+    }
+    ThreadLocalRandom random = ThreadLocalRandom.current();
+    String traceId;
+    TraceFlags flags;
+    TraceState state;
+    if (parent.isValid()) {
+      traceId = parent.getTraceId();
+      flags = parent.getTraceFlags();
+      state = parent.getTraceState();
+    } else {
+      long hi;
+      long lo;
+      do {
+        hi = random.nextLong();
+        lo = random.nextLong();
+      } while (hi == 0 && lo == 0);
+      traceId = TraceId.fromLongs(hi, lo);
+      flags = NEW_TRACE_FLAGS;
+      state = TraceState.getDefault();
+    }
+    long spanId;
+    do {
+      spanId = random.nextLong();
+    } while (spanId == 0);
+    return Span.wrap(SpanContext.create(traceId, SpanId.fromLong(spanId), flags, state));
+  }
+
+  private static final TraceFlags NEW_TRACE_FLAGS =
+      TraceFlags.builder().setSampled(false).setRandomTraceId(true).build();
+
+  /**
+   * Whether {@code openTelemetry} is a no-op: OpenTelemetry's own ({@link OpenTelemetry#noop()},
+   * what {@code GlobalOpenTelemetry.get()} gives when nothing was set up), or an SDK with no span
+   * processor, whose tracer provider hands out the same no-op tracer.
+   */
+  public static boolean isNoop(OpenTelemetry openTelemetry) {
+    return openTelemetry.getTracer(INSTRUMENTATION_NAME)
+        == OpenTelemetry.noop().getTracer(INSTRUMENTATION_NAME);
   }
 
   /**

@@ -2,8 +2,12 @@ package io.tracelet.servlet.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.opentelemetry.api.OpenTelemetry;
 import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.SpanContext;
 import io.opentelemetry.api.trace.StatusCode;
+import io.opentelemetry.api.trace.TraceFlags;
+import io.opentelemetry.api.trace.TraceState;
 import io.opentelemetry.api.trace.propagation.W3CTraceContextPropagator;
 import io.opentelemetry.context.Context;
 import io.opentelemetry.sdk.OpenTelemetrySdk;
@@ -273,5 +277,42 @@ class ServerTracingTest {
     } finally {
       live.end();
     }
+  }
+
+  @Test
+  void noopTracer_unsampledParent_keepsTraceFlagsAndState_withAFreshSpanId() {
+    SpanContext parent =
+        SpanContext.createFromRemoteParent(
+            TRACE_ID,
+            "b7ad6b7169203331",
+            TraceFlags.getDefault(),
+            TraceState.builder().put("vendor", "x").build());
+    Span noop =
+        OpenTelemetry.noop()
+            .getTracer("t")
+            .spanBuilder("s")
+            .setParent(Context.root().with(Span.wrap(parent)))
+            .startSpan();
+    assertThat(noop.getSpanContext()).as("what OpenTelemetry's no-op gives").isEqualTo(parent);
+
+    SpanContext own = ServerTracing.withOwnIds(noop, parent).getSpanContext();
+    assertThat(own.isValid()).isTrue();
+    assertThat(own.isRemote()).isFalse();
+    assertThat(own.getTraceId()).isEqualTo(TRACE_ID);
+    assertThat(own.getSpanId()).isNotEqualTo(parent.getSpanId());
+    assertThat(own.isSampled()).isFalse();
+    assertThat(own.getTraceState()).isEqualTo(parent.getTraceState());
+  }
+
+  @Test
+  void sdkSpan_isKeptAsItIs() {
+    Span span = otel.getTracer("t").spanBuilder("s").startSpan();
+    assertThat(ServerTracing.withOwnIds(span, SpanContext.getInvalid())).isSameAs(span);
+    span.end();
+    assertThat(ServerTracing.isNoop(otel)).isFalse();
+    assertThat(ServerTracing.isNoop(OpenTelemetry.noop())).isTrue();
+    assertThat(ServerTracing.isNoop(OpenTelemetrySdk.builder().build()))
+        .as("an SDK with no span processor hands out the no-op tracer")
+        .isTrue();
   }
 }
