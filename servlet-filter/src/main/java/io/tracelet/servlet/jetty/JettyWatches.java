@@ -52,8 +52,9 @@ final class JettyWatches {
       // Completed (or already fired) while we were registering.
       watch.close();
     } else if (!connection.getEndPoint().isOpen()) {
-      // Closed before the listener was added, so onClosed will not come.
-      watch.run();
+      // Closed before the listener was added, so onClosed will not come. Cancelled here, before
+      // the application starts.
+      watch.deliver();
     }
     return watch;
   }
@@ -62,6 +63,10 @@ final class JettyWatches {
    * One watch, and every listener it registers: the connection's close listener, the request's
    * failure listener and the probe's callback are this object, so a watch costs one allocation
    * besides Jetty's own registrations.
+   *
+   * <p>Those listeners are called on Jetty's threads, often the selector; they only hand the action
+   * to the {@link DisconnectNotifier} thread (see there why). The action still runs at most once,
+   * and not at all if the watch was closed before the notification thread got to it.
    */
   private static final class Watching
       implements Watch, Connection.Listener, Runnable, Consumer<Throwable> {
@@ -83,9 +88,16 @@ final class JettyWatches {
       this.connection = connection;
     }
 
-    /** The client is gone (any listener): runs the action at most once. */
+    /** The client is gone (any listener, on Jetty's thread): hands the action over. */
     @Override
     public void run() {
+      if (action != null) {
+        DisconnectNotifier.execute(this::deliver);
+      }
+    }
+
+    /** Runs the action on this thread, at most once. */
+    void deliver() {
       Runnable once = ACTION.getAndSet(this, null);
       if (once != null) {
         once.run();

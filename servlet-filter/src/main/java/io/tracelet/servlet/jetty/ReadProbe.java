@@ -350,12 +350,13 @@ final class ReadProbe {
       toRun = List.copyOf(listeners);
       listeners.clear();
     }
+    // Often on Jetty's selector thread: the listeners only hand the notification over (see
+    // JettyWatches.Watching), so they run here, without a pooled thread.
     for (Runnable listener : toRun) {
       try {
-        connection.getConnector().getExecutor().execute(listener);
-      } catch (RuntimeException rejected) {
-        logger.debug("Running disconnect listener on the calling thread", rejected);
         listener.run();
+      } catch (RuntimeException e) {
+        logger.debug("A disconnect listener failed", e);
       }
     }
   }
@@ -372,10 +373,28 @@ final class ReadProbe {
       onFailed(this, x);
     }
 
+    /**
+     * Either: the callback never blocks, so when no pooled thread is ready Jetty's selector runs it
+     * itself instead of queueing it behind the handlers, which under overload are the very requests
+     * whose clients left (issue 14). Nothing on the path blocks: {@code available()} is one {@code
+     * ioctl}, the own-selector check (only when nothing is waiting) a {@code selectNow}, re-arming
+     * a {@code tryFillInterested}, the lock is held only for field updates, and the listeners hand
+     * the notification to the {@link DisconnectNotifier} thread.
+     *
+     * <p>Why not {@code NON_BLOCKING}, which would always run it on the selector: Jetty reads the
+     * invocation type when it selects the key and calls whichever callback is registered a moment
+     * later. Our interest is withdrawn just before Jetty's own reading resumes, and Jetty's {@code
+     * HttpConnection} may then register its blocking callback, which would run where ours was meant
+     * to. With {@code EITHER}, a selector that has a reserved thread hands its selecting to it and
+     * runs the callback as an ordinary pooled thread, so a swapped callback is harmless; only with
+     * no thread to spare is it run on the selector. Even then the swap needs the selector to stall
+     * between two adjacent statements while the request ends and the client's next request arrives;
+     * the blocking alternative, a pooled thread for every look at the socket, fails whenever the
+     * pool is full.
+     */
     @Override
     public InvocationType getInvocationType() {
-      // The check is a syscall and the listeners are dispatched, but stay off the selector thread.
-      return InvocationType.BLOCKING;
+      return InvocationType.EITHER;
     }
   }
 }
