@@ -2,6 +2,7 @@ package io.tracelet.servlet.jetty;
 
 import io.tracelet.servlet.internal.DisconnectDetector;
 import jakarta.servlet.http.HttpServletRequest;
+import java.time.Duration;
 import java.util.Objects;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -27,11 +28,25 @@ import org.slf4j.LoggerFactory;
 public final class JettyDisconnectDetector implements DisconnectDetector {
   private static final Logger logger = LoggerFactory.getLogger(JettyDisconnectDetector.class);
 
+  /**
+   * A request whose headers are this old when it is watched may have waited for a thread while its
+   * client left; its socket is looked at right away. Far below the one second a disconnect may take
+   * to be seen, far above the time filters in front of ours usually take.
+   */
+  static final Duration LATE_AFTER = Duration.ofMillis(50);
+
   private final boolean jettyVisible;
+  private final LateCheck lateCheck;
 
   /** Creates a detector; never fails, even without Jetty on the class path. */
   public JettyDisconnectDetector() {
+    this(LATE_AFTER);
+  }
+
+  /** A detector with another threshold for late requests; for tests. */
+  JettyDisconnectDetector(Duration lateAfter) {
     this.jettyVisible = jettyVisible();
+    this.lateCheck = new LateCheck(lateAfter, LateCheck.POOL_SHORT_WINDOW);
   }
 
   @Override
@@ -42,8 +57,9 @@ public final class JettyDisconnectDetector implements DisconnectDetector {
       return Watch.NONE;
     }
     try {
-      return JettyWatches.watch(request, onDisconnect);
-    } catch (RuntimeException e) {
+      return JettyWatches.watch(request, onDisconnect, lateCheck);
+    } catch (RuntimeException | LinkageError e) {
+      // LinkageError: a Jetty 12 older or newer than the one we were built against.
       // Disconnect detection is best effort; it must never fail the request.
       logger.debug("Not watching this request for a client disconnect", e);
       return Watch.NONE;

@@ -25,7 +25,7 @@ final class JettyWatches {
     }
   }
 
-  static Watch watch(HttpServletRequest servletRequest, Runnable onDisconnect) {
+  static Watch watch(HttpServletRequest servletRequest, Runnable onDisconnect, LateCheck late) {
     Request request = coreRequest(servletRequest);
     if (request == null) {
       return Watch.NONE;
@@ -46,14 +46,24 @@ final class JettyWatches {
     // Any protocol: the connection was closed under the request, by the client or by Jetty.
     connection.addEventListener(watch);
     // HTTP/1.1: Jetty does not read while the request is handled; see ReadProbe.
-    watch.probe = ReadProbe.watch(request, watch);
+    Watch probe;
+    try {
+      probe = ReadProbe.watch(request, watch, late);
+    } catch (RuntimeException | LinkageError e) {
+      // Nothing may stay on a keep-alive connection for a watch that never was.
+      watch.close();
+      throw e;
+    }
+    boolean gone = probe == ReadProbe.GONE;
+    watch.probe = gone ? null : probe;
     watch.registered = true;
     if (watch.action == null) {
       // Completed (or already fired) while we were registering.
       watch.close();
-    } else if (!connection.getEndPoint().isOpen()) {
-      // Closed before the listener was added, so onClosed will not come. Cancelled here, before
-      // the application starts.
+    } else if (gone || !connection.getEndPoint().isOpen()) {
+      // The client left while the request waited for a thread (or the connection closed before
+      // our listener was added, so onClosed will not come): the action runs here, so that the
+      // application starts with the context already cancelled.
       watch.deliver();
     }
     return watch;

@@ -19,6 +19,7 @@ import org.eclipse.jetty.server.HttpStream;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.internal.HttpConnection;
 import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.util.thread.ThreadPool;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -89,13 +90,24 @@ final class ReadProbe {
   }
 
   /**
-   * Adds {@code onEof} to the probe of {@code request}, creating it on the first call; returns the
-   * registration to close, or {@code null} when the request is not HTTP/1.1 over plain TCP or is
-   * already complete.
+   * Returned by {@link #watch} when the client turned out to be gone already; the listener was not
+   * kept and not run, so that the caller runs it on its own thread before the application starts.
    */
-  static Watch watch(Request request, Runnable onEof) {
-    ReadProbe probe = probeOf(request);
-    return probe == null ? null : probe.add(onEof);
+  static final Watch GONE = () -> {};
+
+  /**
+   * Adds {@code onEof} to the probe of {@code request}, creating it on the first call; returns the
+   * registration to close, {@link #GONE}, or {@code null} when the request is not HTTP/1.1 over
+   * plain TCP or is already complete. A request that may have waited for a thread ({@link
+   * LateCheck}) has its socket looked at right away, so that a client that left meanwhile is seen
+   * before the application starts.
+   */
+  static Watch watch(Request request, Runnable onEof, LateCheck late) {
+    if (request.getAttribute(ATTRIBUTE) instanceof ReadProbe existing) {
+      return existing.add(onEof, false);
+    }
+    ReadProbe probe = create(request);
+    return probe == null ? null : probe.add(onEof, mayHaveWaited(request, late));
   }
 
   /** The probe of {@code request}, if a watch created one; for tests. */
@@ -117,10 +129,7 @@ final class ReadProbe {
     }
   }
 
-  private static ReadProbe probeOf(Request request) {
-    if (request.getAttribute(ATTRIBUTE) instanceof ReadProbe existing) {
-      return existing;
-    }
+  private static ReadProbe create(Request request) {
     if (!(request.getConnectionMetaData().getConnection() instanceof HttpConnection connection)
         || !(connection.getEndPoint() instanceof SocketChannelEndPoint endPoint)) {
       return null;
@@ -168,23 +177,59 @@ final class ReadProbe {
     };
   }
 
-  private Watch add(Runnable onEof) {
-    boolean gone;
+  private static boolean mayHaveWaited(Request request, LateCheck late) {
+    boolean poolShort =
+        request.getConnectionMetaData().getConnector().getExecutor() instanceof ThreadPool pool
+            && pool.isLowOnThreads();
+    return late.mayHaveWaited(System.nanoTime(), request.getHeadersNanoTime(), poolShort);
+  }
+
+  private Watch add(Runnable onEof, boolean lookNow) {
+    if (lookNow && clientGoneNow()) {
+      synchronized (lock) {
+        disconnected = true;
+      }
+      return GONE;
+    }
     synchronized (lock) {
       if (ended) {
         return null;
       }
-      gone = disconnected;
-      if (!gone) {
-        listeners.add(onEof);
+      if (disconnected) {
+        return GONE;
       }
-    }
-    if (gone) {
-      onEof.run();
-      return Watch.NONE;
+      listeners.add(onEof);
     }
     arm();
     return () -> remove(onEof);
+  }
+
+  /**
+   * Looks at the socket once, on the calling thread: whether the client has closed it already. As
+   * in the callback, only once the whole request was read (always, for a GET): FIONREAD, and when
+   * nothing waits, a selector of our own. Opening one costs too much for every request, so only
+   * requests that may have waited pay for it.
+   */
+  private boolean clientGoneNow() {
+    if (!bodyReceived()) {
+      return false;
+    }
+    int waiting = available();
+    if (waiting == 0) {
+      if (!readableNow(false)) {
+        return false;
+      }
+      // Bytes may have arrived between the two looks.
+      waiting = available();
+    }
+    if (waiting > 0) {
+      // Early bytes of a next request: a close behind them cannot be seen (see onReadable).
+      synchronized (lock) {
+        bytesWaiting = true;
+      }
+      return false;
+    }
+    return true;
   }
 
   private void remove(Runnable onEof) {
@@ -262,7 +307,7 @@ final class ReadProbe {
       interest = null;
     }
     int waiting = available();
-    if (waiting == 0 && !readableNow()) {
+    if (waiting == 0 && !readableNow(true)) {
       // A stale wake-up: under load Jetty calls read interest on live keep-alive connections that
       // are not readable at all (ContextHygieneLoadTest saw ~5% of requests; most likely a fill
       // task queued for an earlier interest, which calls whatever callback is registered when it
@@ -310,18 +355,20 @@ final class ReadProbe {
   /**
    * Whether the socket is readable right now, asked of a selector of our own (a channel may be
    * registered with several), so that no stale readiness of Jetty's selector can answer. Readable
-   * with nothing waiting is an EOF; not readable is no news.
+   * with nothing waiting is an EOF; not readable is no news. {@code ifUnknown} is the answer when
+   * the channel cannot be asked.
    */
-  private boolean readableNow() {
+  private boolean readableNow(boolean ifUnknown) {
     try (Selector selector = Selector.open()) {
       SelectionKey key = endPoint.getChannel().register(selector, SelectionKey.OP_READ);
       return selector.selectNow() > 0 && key.isReadable();
     } catch (ClosedChannelException e) {
       return true;
     } catch (IOException | RuntimeException e) {
-      // Cannot tell (the channel is in an unexpected mode): believe the wake-up, as before.
+      // Cannot tell (the channel is in an unexpected mode): the callback believes its wake-up; a
+      // look without one finds nothing.
       logger.debug("Could not check the connection's readiness", e);
-      return true;
+      return ifUnknown;
     }
   }
 

@@ -57,6 +57,11 @@ class JettyDisconnectDetectorTest {
   private static final Duration DETECTION_BOUND = Duration.ofSeconds(1);
 
   private final DisconnectDetector detector = new JettyDisconnectDetector();
+  // Takes every request for one that may have waited for a thread: looks at the socket at once.
+  private final DisconnectDetector lateDetector = new JettyDisconnectDetector(Duration.ZERO);
+  private final CountDownLatch entered = new CountDownLatch(1);
+  private final CountDownLatch clientLeft = new CountDownLatch(1);
+  private final AtomicBoolean firedBeforeWatchReturned = new AtomicBoolean();
   private final CountDownLatch started = new CountDownLatch(1);
   private final CountDownLatch release = new CountDownLatch(1);
   private final CountDownLatch disconnected = new CountDownLatch(1);
@@ -255,6 +260,53 @@ class JettyDisconnectDetectorTest {
   }
 
   @Test
+  void lateRequestWhoseClientAlreadyLeft_firesBeforeWatchReturns() throws Exception {
+    try (Socket socket = connect()) {
+      send(socket, get("/work?detector=late&leave=1"));
+      assertThat(entered.await(5, SECONDS)).isTrue();
+    }
+    clientLeft.countDown();
+
+    assertThat(started.await(5, SECONDS)).isTrue();
+    assertThat(firedBeforeWatchReturned)
+        .as("fired on the request's thread, inside watch()")
+        .isTrue();
+    assertThat(disconnects).hasValue(1);
+  }
+
+  @Test
+  void lateRequestWhoseClientWaits_isAnsweredAndLeavingIsStillSeen() throws Exception {
+    try (Socket socket = connect()) {
+      send(socket, get("/work?detector=late&wait=1"));
+      assertThat(started.await(5, SECONDS)).isTrue();
+      assertThat(disconnects).hasValue(0);
+      assertThat(probe.get().isReadInterested()).isTrue();
+      long closedAt = System.nanoTime();
+      socket.close();
+
+      assertDisconnectedWithinBound(closedAt, "HTTP/1.1 late request");
+    }
+  }
+
+  @Test
+  void latePipelinedRequests_areAnsweredInOrderAndNoneIsReportedGone() throws Exception {
+    try (Socket socket = connect()) {
+      send(
+          socket,
+          get("/work?detector=late&id=1")
+              + get("/work?detector=late&id=2")
+              + get("/work?detector=late&id=3"));
+
+      assertThat(readResponse(socket)).isEqualTo("id=1 body=");
+      assertThat(readResponse(socket)).isEqualTo("id=2 body=");
+      assertThat(readResponse(socket)).isEqualTo("id=3 body=");
+      send(socket, get("/work?detector=late&id=4"));
+      assertThat(readResponse(socket)).isEqualTo("id=4 body=");
+    }
+    assertThat(disconnects).hasValue(0);
+  }
+
+  @Test
   void twoWatchesOnOneRequest_closingOneKeepsTheOther() throws Exception {
     try (Socket socket = connect()) {
       send(socket, get("/work?wait=1&second=1"));
@@ -413,6 +465,21 @@ class JettyDisconnectDetectorTest {
         throws IOException {
       HttpServletRequest watched =
           request.getParameter("wrap") != null ? new HttpServletRequestWrapper(request) : request;
+      DisconnectDetector detector =
+          "late".equals(request.getParameter("detector"))
+              ? lateDetector
+              : JettyDisconnectDetectorTest.this.detector;
+      if (request.getParameter("leave") != null) {
+        // The client leaves while the request is on its way to the application.
+        entered.countDown();
+        try {
+          if (!clientLeft.await(5, SECONDS)) {
+            servletFailure.set("the client never left");
+          }
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
       // Another watch on the same request, closed before the work starts, must not fire.
       Watch earlier =
           request.getParameter("second") == null
@@ -427,6 +494,7 @@ class JettyDisconnectDetectorTest {
                 disconnects.incrementAndGet();
                 disconnected.countDown();
               });
+      firedBeforeWatchReturned.set(disconnects.get() > 0);
       earlier.close();
       String body = "";
       try {
@@ -454,6 +522,10 @@ class JettyDisconnectDetectorTest {
         if (request.getParameter("leak") == null) {
           watch.close();
         }
+      }
+      if (request.getParameter("leave") != null) {
+        // Nobody to answer.
+        return;
       }
       byte[] answer = ("id=" + request.getParameter("id") + " body=" + body).getBytes(US_ASCII);
       response.setContentType("text/plain");
