@@ -25,7 +25,7 @@ final class JettyWatches {
     }
   }
 
-  static Watch watch(HttpServletRequest servletRequest, Runnable onDisconnect, LateCheck late) {
+  static Watch watch(HttpServletRequest servletRequest, Runnable onDisconnect, ProbeTiming timing) {
     Request request = coreRequest(servletRequest);
     if (request == null) {
       return Watch.NONE;
@@ -48,7 +48,7 @@ final class JettyWatches {
     // HTTP/1.1: Jetty does not read while the request is handled; see ReadProbe.
     Watch probe;
     try {
-      probe = ReadProbe.watch(request, watch, late);
+      probe = ReadProbe.watch(request, watch, timing);
     } catch (RuntimeException | LinkageError e) {
       // Nothing may stay on a keep-alive connection for a watch that never was.
       watch.close();

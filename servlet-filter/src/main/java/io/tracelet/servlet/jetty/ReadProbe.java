@@ -1,5 +1,6 @@
 package io.tracelet.servlet.jetty;
 
+import io.tracelet.DeadlineClock;
 import io.tracelet.servlet.internal.DisconnectDetector.Watch;
 import java.io.IOException;
 import java.io.InputStream;
@@ -46,6 +47,18 @@ import org.slf4j.LoggerFactory;
  * HttpStream.Wrapper}), and when the last watch is closed, the read interest is withdrawn, so the
  * next request on a keep-alive connection is read by Jetty as usual.
  *
+ * <p>When: a request is probed only once it has run for an arming delay (100 ms by default), from
+ * tracelet-core's timer thread, so that the many requests that end sooner never touch Jetty's
+ * selector; a client that leaves earlier is seen when the delay has passed. A request that may have
+ * waited for a thread ({@link ProbeTiming}) is instead looked at synchronously when it is watched,
+ * and a client that left meanwhile is reported before the application starts.
+ *
+ * <p>Threads: nothing here needs a pooled thread, because under overload none is free, and the
+ * handlers occupying them may be exactly the ones waiting for their client's leaving to be noticed.
+ * The callback never blocks and lets Jetty's selector run it (see {@link
+ * Interest#getInvocationType}); the listeners hand the notification to the {@link
+ * DisconnectNotifier} thread.
+ *
  * <p>Rejected alternatives: (1) the naive version, read interest registered and left in place: when
  * the request completes with read interest still registered, Jetty's {@code
  * HttpStreamOverHTTP1.succeeded()} aborts the connection ("Pending read in onCompleted"), and a
@@ -66,13 +79,17 @@ import org.slf4j.LoggerFactory;
  * net/http does. Only plain TCP connections are probed ({@link SocketChannelEndPoint}); behind TLS
  * the readable bytes are TLS records, and only the listeners of {@link JettyWatches} apply.
  */
-final class ReadProbe {
+final class ReadProbe implements Runnable {
   private static final Logger logger = LoggerFactory.getLogger(ReadProbe.class);
   private static final String ATTRIBUTE = ReadProbe.class.getName();
 
   private final HttpConnection connection;
   private final SocketChannelEndPoint endPoint;
   private final InputStream socketInput;
+  // System.nanoTime() from which read interest may be registered (the arming delay).
+  private final long armAt;
+  // The request may have waited for a thread: the first watch looks at the socket at once.
+  private final boolean lookFirst;
   private final Object lock = new Object();
 
   // All guarded by lock.
@@ -82,11 +99,21 @@ final class ReadProbe {
   private boolean bytesWaiting;
   private boolean disconnected;
   private boolean emptyReadable; // readable once with no bytes waiting: an EOF, if it repeats
+  private boolean armingDue; // the arming delay has passed
+  private DeadlineClock.Timer armingTimer;
+  private int armings;
 
-  private ReadProbe(HttpConnection connection, SocketChannelEndPoint endPoint, InputStream in) {
+  private ReadProbe(
+      HttpConnection connection,
+      SocketChannelEndPoint endPoint,
+      InputStream in,
+      long armAt,
+      boolean lookFirst) {
     this.connection = connection;
     this.endPoint = endPoint;
     this.socketInput = in;
+    this.armAt = armAt;
+    this.lookFirst = lookFirst;
   }
 
   /**
@@ -98,16 +125,16 @@ final class ReadProbe {
   /**
    * Adds {@code onEof} to the probe of {@code request}, creating it on the first call; returns the
    * registration to close, {@link #GONE}, or {@code null} when the request is not HTTP/1.1 over
-   * plain TCP or is already complete. A request that may have waited for a thread ({@link
-   * LateCheck}) has its socket looked at right away, so that a client that left meanwhile is seen
-   * before the application starts.
+   * plain TCP or is already complete. A request that may have waited for a thread has its socket
+   * looked at right away, so that a client that left meanwhile is seen before the application
+   * starts; any other is probed once it has run for the arming delay ({@link ProbeTiming}).
    */
-  static Watch watch(Request request, Runnable onEof, LateCheck late) {
+  static Watch watch(Request request, Runnable onEof, ProbeTiming timing) {
     if (request.getAttribute(ATTRIBUTE) instanceof ReadProbe existing) {
       return existing.add(onEof, false);
     }
-    ReadProbe probe = create(request);
-    return probe == null ? null : probe.add(onEof, mayHaveWaited(request, late));
+    ReadProbe probe = create(request, timing);
+    return probe == null ? null : probe.add(onEof, probe.lookFirst);
   }
 
   /** The probe of {@code request}, if a watch created one; for tests. */
@@ -129,7 +156,21 @@ final class ReadProbe {
     }
   }
 
-  private static ReadProbe create(Request request) {
+  /** Whether the arming delay has passed (or was skipped); for tests. */
+  boolean isArmingDue() {
+    synchronized (lock) {
+      return armingDue;
+    }
+  }
+
+  /** How many times read interest was registered; for tests. */
+  int armings() {
+    synchronized (lock) {
+      return armings;
+    }
+  }
+
+  private static ReadProbe create(Request request, ProbeTiming timing) {
     if (!(request.getConnectionMetaData().getConnection() instanceof HttpConnection connection)
         || !(connection.getEndPoint() instanceof SocketChannelEndPoint endPoint)) {
       return null;
@@ -142,7 +183,14 @@ final class ReadProbe {
     } catch (IOException | UnsupportedOperationException e) {
       return null;
     }
-    ReadProbe probe = new ReadProbe(connection, endPoint, in);
+    long now = System.nanoTime();
+    long headers = request.getHeadersNanoTime();
+    boolean poolShort =
+        request.getConnectionMetaData().getConnector().getExecutor() instanceof ThreadPool pool
+            && pool.isLowOnThreads();
+    boolean mayHaveWaited = timing.mayHaveWaited(now, headers, poolShort);
+    long armAt = mayHaveWaited ? now : headers + timing.armingDelayNanos();
+    ReadProbe probe = new ReadProbe(connection, endPoint, in, armAt, mayHaveWaited);
     try {
       request.addHttpStreamWrapper(probe::wrap);
     } catch (IllegalStateException noActiveStream) {
@@ -177,13 +225,6 @@ final class ReadProbe {
     };
   }
 
-  private static boolean mayHaveWaited(Request request, LateCheck late) {
-    boolean poolShort =
-        request.getConnectionMetaData().getConnector().getExecutor() instanceof ThreadPool pool
-            && pool.isLowOnThreads();
-    return late.mayHaveWaited(System.nanoTime(), request.getHeadersNanoTime(), poolShort);
-  }
-
   private Watch add(Runnable onEof, boolean lookNow) {
     if (lookNow && clientGoneNow()) {
       synchronized (lock) {
@@ -199,9 +240,55 @@ final class ReadProbe {
         return GONE;
       }
       listeners.add(onEof);
+      scheduleArming();
     }
     arm();
     return () -> remove(onEof);
+  }
+
+  /**
+   * Lets {@link #arm} register read interest once the request has run for the arming delay: at once
+   * if it has, else from tracelet-core's timer thread, whose heap wakes the thread only for a new
+   * earliest entry, so a timer per request costs no wake-up. Called with the lock held.
+   *
+   * <p>Only the selector registration is deferred. The stream wrapper, the completion and failure
+   * listeners and the connection's close listener stay registered on the request's thread when it
+   * is watched: a wrapper added from another thread after Jetty took the stream to complete it
+   * would never be called (HttpChannelState reads the stream under its lock, then calls it), so
+   * read interest could outlive the request, and an abort ("Pending read in onCompleted") would
+   * close the keep-alive connection. {@code tryFillInterested} is safe from any thread (a CAS, then
+   * a selector update that Jetty documents as callable from any thread), and {@link #arm} checks
+   * under our lock that no watch closed and the stream did not end, which {@link #end} marks under
+   * the same lock before Jetty continues with the connection.
+   */
+  private void scheduleArming() {
+    if (armingDue || armingTimer != null) {
+      return;
+    }
+    long wait = armAt - System.nanoTime();
+    if (wait <= 0) {
+      armingDue = true;
+    } else {
+      armingTimer = DeadlineClock.system().schedule(this, wait);
+    }
+  }
+
+  /** The arming delay passed (the timer's task; on the shared timer thread, so quick). */
+  @Override
+  public void run() {
+    synchronized (lock) {
+      armingTimer = null;
+      armingDue = true;
+    }
+    arm();
+  }
+
+  /** Called with the lock held. */
+  private void cancelArming() {
+    if (armingTimer != null) {
+      armingTimer.cancel();
+      armingTimer = null;
+    }
   }
 
   /**
@@ -236,6 +323,7 @@ final class ReadProbe {
     synchronized (lock) {
       if (listeners.remove(onEof) && listeners.isEmpty()) {
         withdraw();
+        cancelArming();
       }
     }
   }
@@ -245,12 +333,14 @@ final class ReadProbe {
       ended = true;
       listeners.clear();
       withdraw();
+      cancelArming();
     }
   }
 
   private void arm() {
     synchronized (lock) {
       if (ended
+          || !armingDue
           || disconnected
           || bytesWaiting
           || interest != null
@@ -261,8 +351,9 @@ final class ReadProbe {
       }
       Interest candidate = new Interest();
       interest = candidate;
-      // A failure to register calls candidate.failed() on this thread; the lock is reentrant and
-      // listeners are then run on Jetty's executor, never while this lock is held.
+      armings++;
+      // A failure to register calls candidate.failed() on this thread; the lock is reentrant, and
+      // the listeners it may run only hand the notification over.
       if (!endPoint.tryFillInterested(candidate) && interest == candidate) {
         // Someone else is reading after all (not expected once the body is complete): stay out.
         interest = null;
@@ -396,6 +487,7 @@ final class ReadProbe {
       disconnected = true;
       toRun = List.copyOf(listeners);
       listeners.clear();
+      cancelArming();
     }
     // Often on Jetty's selector thread: the listeners only hand the notification over (see
     // JettyWatches.Watching), so they run here, without a pooled thread.

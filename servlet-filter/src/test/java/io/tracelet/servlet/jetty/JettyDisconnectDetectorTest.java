@@ -5,6 +5,7 @@ import static java.util.concurrent.TimeUnit.MILLISECONDS;
 import static java.util.concurrent.TimeUnit.SECONDS;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.tracelet.SdkProbes;
 import io.tracelet.servlet.internal.DisconnectDetector;
 import io.tracelet.servlet.internal.DisconnectDetector.Watch;
 import jakarta.servlet.http.HttpServlet;
@@ -58,7 +59,11 @@ class JettyDisconnectDetectorTest {
 
   private final DisconnectDetector detector = new JettyDisconnectDetector();
   // Takes every request for one that may have waited for a thread: looks at the socket at once.
-  private final DisconnectDetector lateDetector = new JettyDisconnectDetector(Duration.ZERO);
+  private final DisconnectDetector lateDetector =
+      new JettyDisconnectDetector(JettyDisconnectDetector.ARMING_DELAY, Duration.ZERO);
+  // Probes no request before an hour has passed.
+  private final DisconnectDetector patientDetector =
+      new JettyDisconnectDetector(Duration.ofHours(1), JettyDisconnectDetector.LATE_AFTER);
   private final CountDownLatch entered = new CountDownLatch(1);
   private final CountDownLatch clientLeft = new CountDownLatch(1);
   private final AtomicBoolean firedBeforeWatchReturned = new AtomicBoolean();
@@ -108,12 +113,47 @@ class JettyDisconnectDetectorTest {
     try (Socket socket = connect()) {
       send(socket, get("/work?wait=1"));
       assertThat(started.await(5, SECONDS)).isTrue();
-      assertThat(probe.get().isReadInterested()).isTrue();
+      awaitArmed();
       long closedAt = System.nanoTime();
       socket.close();
 
       assertDisconnectedWithinBound(closedAt, "HTTP/1.1");
     }
+  }
+
+  @Test
+  void http1ClientClosesBeforeTheProbeIsArmed_watchFiresWithinOneSecond() throws Exception {
+    try (Socket socket = connect()) {
+      send(socket, get("/work?wait=1"));
+      assertThat(started.await(5, SECONDS)).isTrue();
+      long closedAt = System.nanoTime();
+      socket.close();
+
+      // Seen once the arming delay has passed.
+      assertDisconnectedWithinBound(closedAt, "HTTP/1.1 before the arming delay");
+      assertThat(probe.get().armings()).isPositive();
+    }
+  }
+
+  @Test
+  void requestEndingWithinTheArmingDelay_neverTouchesTheSelector() throws Exception {
+    int timersBefore = SdkProbes.pendingDeadlineTimers();
+    try (Socket socket = connect()) {
+      send(socket, get("/work?detector=patient&wait=1&id=1"));
+      assertThat(started.await(5, SECONDS)).isTrue();
+      ReadProbe first = probe.get();
+      assertThat(first.isArmingDue()).isFalse();
+      release.countDown();
+      assertThat(readResponse(socket)).isEqualTo("id=1 body=");
+
+      send(socket, get("/work?detector=patient&id=2"));
+      assertThat(readResponse(socket)).isEqualTo("id=2 body=");
+      assertThat(first.armings()).isZero();
+      assertNothingRegistered(first);
+    }
+    // The arming timers went with their requests.
+    assertThat(SdkProbes.pendingDeadlineTimers()).isEqualTo(timersBefore);
+    assertThat(disconnects).hasValue(0);
   }
 
   @Test
@@ -156,7 +196,7 @@ class JettyDisconnectDetectorTest {
     try (Socket socket = connect()) {
       send(socket, get("/work?wait=1&id=1"));
       assertThat(started.await(5, SECONDS)).isTrue();
-      assertThat(probe.get().isReadInterested()).isTrue();
+      awaitArmed();
       release.countDown();
       assertThat(readResponse(socket)).isEqualTo("id=1 body=");
       ReadProbe first = probe.get();
@@ -188,7 +228,7 @@ class JettyDisconnectDetectorTest {
     try (Socket socket = connect()) {
       send(socket, get("/work?wait=1&id=1"));
       assertThat(started.await(5, SECONDS)).isTrue();
-      assertThat(probe.get().isReadInterested()).isTrue();
+      awaitArmed();
       send(socket, get("/work?id=2"));
       release.countDown();
 
@@ -207,6 +247,7 @@ class JettyDisconnectDetectorTest {
       send(socket, post("/work?wait=1&read=after&id=1", body.length()));
       assertThat(started.await(5, SECONDS)).isTrue();
       // The body arrives while the servlet works and has not read it; the probe must stay out.
+      awaitArmingDue();
       assertThat(probe.get().isReadInterested()).isFalse();
       send(socket, body);
       release.countDown();
@@ -223,7 +264,7 @@ class JettyDisconnectDetectorTest {
     try (Socket socket = connect()) {
       send(socket, post("/work?wait=1&read=before", 5) + "hello");
       assertThat(started.await(5, SECONDS)).isTrue();
-      assertThat(probe.get().isReadInterested()).isTrue();
+      awaitArmed();
       long closedAt = System.nanoTime();
       socket.close();
 
@@ -236,7 +277,7 @@ class JettyDisconnectDetectorTest {
     try (Socket socket = connect()) {
       send(socket, post("/work?wait=1&read=exact", 5) + "hello");
       assertThat(started.await(5, SECONDS)).isTrue();
-      assertThat(probe.get().isReadInterested()).isTrue();
+      awaitArmed();
       long closedAt = System.nanoTime();
       socket.close();
 
@@ -312,7 +353,7 @@ class JettyDisconnectDetectorTest {
       send(socket, get("/work?wait=1&second=1"));
       assertThat(started.await(5, SECONDS)).isTrue();
       assertThat(probe.get().watchCount()).isEqualTo(1);
-      assertThat(probe.get().isReadInterested()).isTrue();
+      awaitArmed();
       long closedAt = System.nanoTime();
       socket.close();
 
@@ -325,7 +366,7 @@ class JettyDisconnectDetectorTest {
     try (Socket socket = connect()) {
       send(socket, get("/work?wait=1&leak=1&id=1"));
       assertThat(started.await(5, SECONDS)).isTrue();
-      assertThat(probe.get().isReadInterested()).isTrue();
+      awaitArmed();
       release.countDown();
       assertThat(readResponse(socket)).isEqualTo("id=1 body=");
       ReadProbe first = probe.get();
@@ -338,6 +379,24 @@ class JettyDisconnectDetectorTest {
     awaitNoConnection();
     // The connection closed after the request completed: the forgotten watch must not fire.
     assertThat(disconnects).hasValue(0);
+  }
+
+  /** Waits until the arming delay has passed and the probe registered its read interest. */
+  private void awaitArmed() {
+    long deadline = System.nanoTime() + SECONDS.toNanos(5);
+    while (!probe.get().isReadInterested()) {
+      assertThat(System.nanoTime()).as("read interest registered within 5 s").isLessThan(deadline);
+      LockSupport.parkNanos(MILLISECONDS.toNanos(1));
+    }
+  }
+
+  /** Waits until the arming delay has passed. */
+  private void awaitArmingDue() {
+    long deadline = System.nanoTime() + SECONDS.toNanos(5);
+    while (!probe.get().isArmingDue()) {
+      assertThat(System.nanoTime()).as("arming delay passed within 5 s").isLessThan(deadline);
+      LockSupport.parkNanos(MILLISECONDS.toNanos(1));
+    }
   }
 
   /** Waits until Jetty has closed every connection, and so has run their close listeners. */
@@ -466,9 +525,11 @@ class JettyDisconnectDetectorTest {
       HttpServletRequest watched =
           request.getParameter("wrap") != null ? new HttpServletRequestWrapper(request) : request;
       DisconnectDetector detector =
-          "late".equals(request.getParameter("detector"))
-              ? lateDetector
-              : JettyDisconnectDetectorTest.this.detector;
+          switch (String.valueOf(request.getParameter("detector"))) {
+            case "late" -> lateDetector;
+            case "patient" -> patientDetector;
+            default -> JettyDisconnectDetectorTest.this.detector;
+          };
       if (request.getParameter("leave") != null) {
         // The client leaves while the request is on its way to the application.
         entered.countDown();
