@@ -4,6 +4,7 @@ import io.tracelet.DeadlineClock;
 import io.tracelet.servlet.internal.DisconnectDetector.Watch;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
@@ -13,6 +14,7 @@ import java.util.List;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.TimeoutException;
 import org.eclipse.jetty.http.HttpParser;
+import org.eclipse.jetty.http.MetaData;
 import org.eclipse.jetty.io.Content;
 import org.eclipse.jetty.io.EndPoint;
 import org.eclipse.jetty.io.SocketChannelEndPoint;
@@ -45,7 +47,11 @@ import org.slf4j.LoggerFactory;
  * because an EOF behind those bytes cannot be seen without reading them. Before Jetty continues
  * with the connection (the stream's {@code succeeded}/{@code failed}, reached through a {@link
  * HttpStream.Wrapper}), and when the last watch is closed, the read interest is withdrawn, so the
- * next request on a keep-alive connection is read by Jetty as usual.
+ * next request on a keep-alive connection is read by Jetty as usual. The probe also stops once the
+ * last bytes of the answer are handed to Jetty: the client then has all it asked for, and a close
+ * is a keep-alive client closing its connection. (An asynchronous request's listeners, where the
+ * watch is closed, run after the answer was written; a client that closed at once after reading it
+ * was counted as gone by ContextHygieneLoadTest, at the end of each client's run.)
  *
  * <p>When: a request is probed only once it has run for an arming delay (100 ms by default), from
  * tracelet-core's timer thread, so that the many requests that end sooner never touch Jetty's
@@ -212,6 +218,22 @@ final class ReadProbe implements Runnable {
       }
 
       @Override
+      public void send(
+          MetaData.Request request,
+          MetaData.Response response,
+          boolean last,
+          ByteBuffer content,
+          Callback callback) {
+        if (last) {
+          // The whole answer is on its way: the client has all it asked for, and a close from now
+          // on is a keep-alive client closing its connection (seen after asynchronous requests,
+          // whose listeners run after the answer was written), not a client that left.
+          end();
+        }
+        super.send(request, response, last, content, callback);
+      }
+
+      @Override
       public void succeeded() {
         end();
         super.succeeded();
@@ -328,6 +350,10 @@ final class ReadProbe implements Runnable {
     }
   }
 
+  /**
+   * The probe's work is over for this request: the last bytes of the answer were handed to Jetty,
+   * or the stream ended. Always before Jetty reads the connection again.
+   */
   private void end() {
     synchronized (lock) {
       ended = true;

@@ -66,6 +66,7 @@ class JettyDisconnectDetectorTest {
       new JettyDisconnectDetector(Duration.ofHours(1), JettyDisconnectDetector.LATE_AFTER);
   private final CountDownLatch entered = new CountDownLatch(1);
   private final CountDownLatch clientLeft = new CountDownLatch(1);
+  private final CountDownLatch answerNow = new CountDownLatch(1);
   private final AtomicBoolean firedBeforeWatchReturned = new AtomicBoolean();
   private final CountDownLatch started = new CountDownLatch(1);
   private final CountDownLatch release = new CountDownLatch(1);
@@ -206,6 +207,24 @@ class JettyDisconnectDetectorTest {
 
       assertNothingRegistered(first);
     }
+    assertThat(disconnects).hasValue(0);
+  }
+
+  @Test
+  void clientClosingAfterTheWholeAnswer_isNotReportedAsGone() throws Exception {
+    try (Socket socket = connect()) {
+      send(socket, get("/work?wait=1&answer=early&id=1"));
+      assertThat(started.await(5, SECONDS)).isTrue();
+      awaitArmed();
+      answerNow.countDown();
+      assertThat(readResponse(socket)).isEqualTo("id=1 body=");
+      // The servlet still works, but its client has all it asked for: like a keep-alive client
+      // that closes its idle connection, or an asynchronous request whose listeners still run
+      // after the answer went out, this is not a client that left.
+      assertThat(probe.get().isReadInterested()).isFalse();
+    }
+    release.countDown();
+    awaitNoConnection();
     assertThat(disconnects).hasValue(0);
   }
 
@@ -568,6 +587,13 @@ class JettyDisconnectDetectorTest {
         }
         probe.set(ReadProbe.of(JettyWatches.coreRequest(request)));
         started.countDown();
+        if ("early".equals(request.getParameter("answer"))) {
+          if (!answerNow.await(5, SECONDS)) {
+            servletFailure.set("never told to answer");
+          }
+          // The whole answer (Content-Length reached) while the work goes on.
+          answer(request, response, body);
+        }
         if (request.getParameter("wait") != null && !release.await(5, SECONDS)) {
           servletFailure.set("never released");
         }
@@ -584,10 +610,15 @@ class JettyDisconnectDetectorTest {
           watch.close();
         }
       }
-      if (request.getParameter("leave") != null) {
-        // Nobody to answer.
+      if (request.getParameter("leave") != null || request.getParameter("answer") != null) {
+        // Nobody to answer, or answered already.
         return;
       }
+      answer(request, response, body);
+    }
+
+    private void answer(HttpServletRequest request, HttpServletResponse response, String body)
+        throws IOException {
       byte[] answer = ("id=" + request.getParameter("id") + " body=" + body).getBytes(US_ASCII);
       response.setContentType("text/plain");
       response.setContentLength(answer.length);
