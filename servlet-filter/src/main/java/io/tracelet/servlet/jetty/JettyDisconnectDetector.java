@@ -23,10 +23,10 @@ import org.slf4j.LoggerFactory;
  * input, armed once the request body has been read completely and the request has run for {@link
  * #ARMING_DELAY} (see {@code ReadProbe}); nothing has to be installed on the connector. A client
  * that left while its request waited for a thread is reported before {@code watch} returns, so the
- * application starts with the context already cancelled. Notifications run on a daemon thread of
- * their own, never on Jetty's selector or pool. Requests that are not Jetty ee10 requests, or Jetty
- * classes that are not visible (for example from a web application deployed in a Jetty
- * distribution, which hides server classes), give a watch that never fires.
+ * application starts with the context already cancelled; a disconnect noticed later is handed to a
+ * daemon thread of our own, never run on Jetty's selector or pool. Requests that are not Jetty ee10
+ * requests, or Jetty classes that are not visible (for example from a web application deployed in a
+ * Jetty distribution, which hides server classes), give a watch that never fires.
  */
 public final class JettyDisconnectDetector implements DisconnectDetector {
   private static final Logger logger = LoggerFactory.getLogger(JettyDisconnectDetector.class);

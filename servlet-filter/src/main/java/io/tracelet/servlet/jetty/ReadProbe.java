@@ -295,7 +295,10 @@ final class ReadProbe implements Runnable {
     }
   }
 
-  /** The arming delay passed (the timer's task; on the shared timer thread, so quick). */
+  /**
+   * The arming delay passed: the timer's task (the probe itself, one object less per request), on
+   * the shared timer thread, so it only registers read interest.
+   */
   @Override
   public void run() {
     synchronized (lock) {
@@ -553,9 +556,10 @@ final class ReadProbe implements Runnable {
      * to. With {@code EITHER}, a selector that has a reserved thread hands its selecting to it and
      * runs the callback as an ordinary pooled thread, so a swapped callback is harmless; only with
      * no thread to spare is it run on the selector. Even then the swap needs the selector to stall
-     * between two adjacent statements while the request ends and the client's next request arrives;
-     * the blocking alternative, a pooled thread for every look at the socket, fails whenever the
-     * pool is full.
+     * between two adjacent statements while the request ends, with the client's next request
+     * already sent behind this one (pipelined: we withdraw before the last bytes of the answer go
+     * out, so a client that waits for the answer cannot send it in time). The blocking alternative,
+     * a pooled thread for every look at the socket, fails whenever the pool is full.
      */
     @Override
     public InvocationType getInvocationType() {
