@@ -2,6 +2,7 @@ package io.tracelet.servlet.jetty;
 
 import io.tracelet.servlet.internal.DisconnectDetector;
 import jakarta.servlet.http.HttpServletRequest;
+import java.time.Duration;
 import java.util.Objects;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -19,19 +20,45 @@ import org.slf4j.LoggerFactory;
  *
  * <p>HTTP/2: Jetty's request failure listener and the connection's close listener. HTTP/1.1 over
  * plain TCP: additionally a read probe that sees the client's FIN without reading the connection's
- * input, armed once the request body has been read completely (see {@code ReadProbe}); nothing has
- * to be installed on the connector. Requests that are not Jetty ee10 requests, or Jetty classes
- * that are not visible (for example from a web application deployed in a Jetty distribution, which
- * hides server classes), give a watch that never fires.
+ * input, armed once the request body has been read completely and the request has run for {@link
+ * #ARMING_DELAY} (see {@code ReadProbe}); nothing has to be installed on the connector. A client
+ * that left while its request waited for a thread is reported before {@code watch} returns, so the
+ * application starts with the context already cancelled; a disconnect noticed later is handed to a
+ * daemon thread of our own, never run on Jetty's selector or pool. Requests that are not Jetty ee10
+ * requests, or Jetty classes that are not visible (for example from a web application deployed in a
+ * Jetty distribution, which hides server classes), give a watch that never fires.
  */
 public final class JettyDisconnectDetector implements DisconnectDetector {
   private static final Logger logger = LoggerFactory.getLogger(JettyDisconnectDetector.class);
 
+  /**
+   * How long a request runs before its HTTP/1.1 read probe starts looking at the socket. Most
+   * requests end before, and then never register read interest with Jetty's selector, which costs a
+   * selector update and wake-up, and later a stale wake-up, per request. A client that leaves
+   * earlier is seen once the delay has passed, well within the one second a disconnect may take to
+   * be seen.
+   */
+  static final Duration ARMING_DELAY = Duration.ofMillis(100);
+
+  /**
+   * A request whose headers are this old when it is watched may have waited for a thread while its
+   * client left; its socket is looked at right away (see {@link ProbeTiming}). Below the arming
+   * delay, above the time filters in front of ours usually take.
+   */
+  static final Duration LATE_AFTER = Duration.ofMillis(50);
+
   private final boolean jettyVisible;
+  private final ProbeTiming timing;
 
   /** Creates a detector; never fails, even without Jetty on the class path. */
   public JettyDisconnectDetector() {
+    this(ARMING_DELAY, LATE_AFTER);
+  }
+
+  /** A detector with other timings; for tests. */
+  JettyDisconnectDetector(Duration armingDelay, Duration lateAfter) {
     this.jettyVisible = jettyVisible();
+    this.timing = new ProbeTiming(armingDelay, lateAfter, ProbeTiming.POOL_SHORT_WINDOW);
   }
 
   @Override
@@ -42,8 +69,9 @@ public final class JettyDisconnectDetector implements DisconnectDetector {
       return Watch.NONE;
     }
     try {
-      return JettyWatches.watch(request, onDisconnect);
-    } catch (RuntimeException e) {
+      return JettyWatches.watch(request, onDisconnect, timing);
+    } catch (RuntimeException | LinkageError e) {
+      // LinkageError: a Jetty 12 older or newer than the one we were built against.
       // Disconnect detection is best effort; it must never fail the request.
       logger.debug("Not watching this request for a client disconnect", e);
       return Watch.NONE;

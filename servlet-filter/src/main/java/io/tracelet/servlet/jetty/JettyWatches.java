@@ -25,7 +25,7 @@ final class JettyWatches {
     }
   }
 
-  static Watch watch(HttpServletRequest servletRequest, Runnable onDisconnect) {
+  static Watch watch(HttpServletRequest servletRequest, Runnable onDisconnect, ProbeTiming timing) {
     Request request = coreRequest(servletRequest);
     if (request == null) {
       return Watch.NONE;
@@ -46,14 +46,25 @@ final class JettyWatches {
     // Any protocol: the connection was closed under the request, by the client or by Jetty.
     connection.addEventListener(watch);
     // HTTP/1.1: Jetty does not read while the request is handled; see ReadProbe.
-    watch.probe = ReadProbe.watch(request, watch);
+    Watch probe;
+    try {
+      probe = ReadProbe.watch(request, watch, timing);
+    } catch (RuntimeException | LinkageError e) {
+      // Nothing may stay on a keep-alive connection for a watch that never was.
+      watch.close();
+      throw e;
+    }
+    boolean gone = probe == ReadProbe.GONE;
+    watch.probe = gone ? null : probe;
     watch.registered = true;
     if (watch.action == null) {
       // Completed (or already fired) while we were registering.
       watch.close();
-    } else if (!connection.getEndPoint().isOpen()) {
-      // Closed before the listener was added, so onClosed will not come.
-      watch.run();
+    } else if (gone || !connection.getEndPoint().isOpen()) {
+      // The client left while the request waited for a thread (or the connection closed before
+      // our listener was added, so onClosed will not come): the action runs here, so that the
+      // application starts with the context already cancelled.
+      watch.deliver();
     }
     return watch;
   }
@@ -62,6 +73,10 @@ final class JettyWatches {
    * One watch, and every listener it registers: the connection's close listener, the request's
    * failure listener and the probe's callback are this object, so a watch costs one allocation
    * besides Jetty's own registrations.
+   *
+   * <p>Those listeners are called on Jetty's threads, often the selector; they only hand the action
+   * to the {@link DisconnectNotifier} thread (see there why). The action still runs at most once,
+   * and not at all if the watch was closed before the notification thread got to it.
    */
   private static final class Watching
       implements Watch, Connection.Listener, Runnable, Consumer<Throwable> {
@@ -83,9 +98,16 @@ final class JettyWatches {
       this.connection = connection;
     }
 
-    /** The client is gone (any listener): runs the action at most once. */
+    /** The client is gone (any listener, on Jetty's thread): hands the action over. */
     @Override
     public void run() {
+      if (action != null) {
+        DisconnectNotifier.execute(this::deliver);
+      }
+    }
+
+    /** Runs the action on this thread, at most once. */
+    void deliver() {
       Runnable once = ACTION.getAndSet(this, null);
       if (once != null) {
         once.run();

@@ -1,8 +1,10 @@
 package io.tracelet.servlet.jetty;
 
+import io.tracelet.DeadlineClock;
 import io.tracelet.servlet.internal.DisconnectDetector.Watch;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
@@ -12,6 +14,7 @@ import java.util.List;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.TimeoutException;
 import org.eclipse.jetty.http.HttpParser;
+import org.eclipse.jetty.http.MetaData;
 import org.eclipse.jetty.io.Content;
 import org.eclipse.jetty.io.EndPoint;
 import org.eclipse.jetty.io.SocketChannelEndPoint;
@@ -19,6 +22,7 @@ import org.eclipse.jetty.server.HttpStream;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.internal.HttpConnection;
 import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.util.thread.ThreadPool;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -43,7 +47,23 @@ import org.slf4j.LoggerFactory;
  * because an EOF behind those bytes cannot be seen without reading them. Before Jetty continues
  * with the connection (the stream's {@code succeeded}/{@code failed}, reached through a {@link
  * HttpStream.Wrapper}), and when the last watch is closed, the read interest is withdrawn, so the
- * next request on a keep-alive connection is read by Jetty as usual.
+ * next request on a keep-alive connection is read by Jetty as usual. The probe also stops once the
+ * last bytes of the answer are handed to Jetty: the client then has all it asked for, and a close
+ * is a keep-alive client closing its connection. (An asynchronous request's listeners, where the
+ * watch is closed, run after the answer was written; a client that closed at once after reading it
+ * was counted as gone by ContextHygieneLoadTest, at the end of each client's run.)
+ *
+ * <p>When: a request is probed only once it has run for an arming delay (100 ms by default), from
+ * tracelet-core's timer thread, so that the many requests that end sooner never touch Jetty's
+ * selector; a client that leaves earlier is seen when the delay has passed. A request that may have
+ * waited for a thread ({@link ProbeTiming}) is instead looked at synchronously when it is watched,
+ * and a client that left meanwhile is reported before the application starts.
+ *
+ * <p>Threads: nothing here needs a pooled thread, because under overload none is free, and the
+ * handlers occupying them may be exactly the ones waiting for their client's leaving to be noticed.
+ * The callback never blocks and lets Jetty's selector run it (see {@link
+ * Interest#getInvocationType}); the listeners hand the notification to the {@link
+ * DisconnectNotifier} thread.
  *
  * <p>Rejected alternatives: (1) the naive version, read interest registered and left in place: when
  * the request completes with read interest still registered, Jetty's {@code
@@ -65,13 +85,17 @@ import org.slf4j.LoggerFactory;
  * net/http does. Only plain TCP connections are probed ({@link SocketChannelEndPoint}); behind TLS
  * the readable bytes are TLS records, and only the listeners of {@link JettyWatches} apply.
  */
-final class ReadProbe {
+final class ReadProbe implements Runnable {
   private static final Logger logger = LoggerFactory.getLogger(ReadProbe.class);
   private static final String ATTRIBUTE = ReadProbe.class.getName();
 
   private final HttpConnection connection;
   private final SocketChannelEndPoint endPoint;
   private final InputStream socketInput;
+  // System.nanoTime() from which read interest may be registered (the arming delay).
+  private final long armAt;
+  // The request may have waited for a thread: the first watch looks at the socket at once.
+  private final boolean lookFirst;
   private final Object lock = new Object();
 
   // All guarded by lock.
@@ -81,21 +105,42 @@ final class ReadProbe {
   private boolean bytesWaiting;
   private boolean disconnected;
   private boolean emptyReadable; // readable once with no bytes waiting: an EOF, if it repeats
+  private boolean armingDue; // the arming delay has passed
+  private DeadlineClock.Timer armingTimer;
+  private int armings;
 
-  private ReadProbe(HttpConnection connection, SocketChannelEndPoint endPoint, InputStream in) {
+  private ReadProbe(
+      HttpConnection connection,
+      SocketChannelEndPoint endPoint,
+      InputStream in,
+      long armAt,
+      boolean lookFirst) {
     this.connection = connection;
     this.endPoint = endPoint;
     this.socketInput = in;
+    this.armAt = armAt;
+    this.lookFirst = lookFirst;
   }
 
   /**
-   * Adds {@code onEof} to the probe of {@code request}, creating it on the first call; returns the
-   * registration to close, or {@code null} when the request is not HTTP/1.1 over plain TCP or is
-   * already complete.
+   * Returned by {@link #watch} when the client turned out to be gone already; the listener was not
+   * kept and not run, so that the caller runs it on its own thread before the application starts.
    */
-  static Watch watch(Request request, Runnable onEof) {
-    ReadProbe probe = probeOf(request);
-    return probe == null ? null : probe.add(onEof);
+  static final Watch GONE = () -> {};
+
+  /**
+   * Adds {@code onEof} to the probe of {@code request}, creating it on the first call; returns the
+   * registration to close, {@link #GONE}, or {@code null} when the request is not HTTP/1.1 over
+   * plain TCP or is already complete. A request that may have waited for a thread has its socket
+   * looked at right away, so that a client that left meanwhile is seen before the application
+   * starts; any other is probed once it has run for the arming delay ({@link ProbeTiming}).
+   */
+  static Watch watch(Request request, Runnable onEof, ProbeTiming timing) {
+    if (request.getAttribute(ATTRIBUTE) instanceof ReadProbe existing) {
+      return existing.add(onEof, false);
+    }
+    ReadProbe probe = create(request, timing);
+    return probe == null ? null : probe.add(onEof, probe.lookFirst);
   }
 
   /** The probe of {@code request}, if a watch created one; for tests. */
@@ -117,10 +162,21 @@ final class ReadProbe {
     }
   }
 
-  private static ReadProbe probeOf(Request request) {
-    if (request.getAttribute(ATTRIBUTE) instanceof ReadProbe existing) {
-      return existing;
+  /** Whether the arming delay has passed (or was skipped); for tests. */
+  boolean isArmingDue() {
+    synchronized (lock) {
+      return armingDue;
     }
+  }
+
+  /** How many times read interest was registered; for tests. */
+  int armings() {
+    synchronized (lock) {
+      return armings;
+    }
+  }
+
+  private static ReadProbe create(Request request, ProbeTiming timing) {
     if (!(request.getConnectionMetaData().getConnection() instanceof HttpConnection connection)
         || !(connection.getEndPoint() instanceof SocketChannelEndPoint endPoint)) {
       return null;
@@ -133,7 +189,14 @@ final class ReadProbe {
     } catch (IOException | UnsupportedOperationException e) {
       return null;
     }
-    ReadProbe probe = new ReadProbe(connection, endPoint, in);
+    long now = System.nanoTime();
+    long headers = request.getHeadersNanoTime();
+    boolean poolShort =
+        request.getConnectionMetaData().getConnector().getExecutor() instanceof ThreadPool pool
+            && pool.isLowOnThreads();
+    boolean mayHaveWaited = timing.mayHaveWaited(now, headers, poolShort);
+    long armAt = mayHaveWaited ? now : headers + timing.armingDelayNanos();
+    ReadProbe probe = new ReadProbe(connection, endPoint, in, armAt, mayHaveWaited);
     try {
       request.addHttpStreamWrapper(probe::wrap);
     } catch (IllegalStateException noActiveStream) {
@@ -155,6 +218,22 @@ final class ReadProbe {
       }
 
       @Override
+      public void send(
+          MetaData.Request request,
+          MetaData.Response response,
+          boolean last,
+          ByteBuffer content,
+          Callback callback) {
+        if (last) {
+          // The whole answer is on its way: the client has all it asked for, and a close from now
+          // on is a keep-alive client closing its connection (seen after asynchronous requests,
+          // whose listeners run after the answer was written), not a client that left.
+          end();
+        }
+        super.send(request, response, last, content, callback);
+      }
+
+      @Override
       public void succeeded() {
         end();
         super.succeeded();
@@ -168,44 +247,129 @@ final class ReadProbe {
     };
   }
 
-  private Watch add(Runnable onEof) {
-    boolean gone;
+  private Watch add(Runnable onEof, boolean lookNow) {
+    if (lookNow && clientGoneNow()) {
+      synchronized (lock) {
+        disconnected = true;
+      }
+      return GONE;
+    }
     synchronized (lock) {
       if (ended) {
         return null;
       }
-      gone = disconnected;
-      if (!gone) {
-        listeners.add(onEof);
+      if (disconnected) {
+        return GONE;
       }
-    }
-    if (gone) {
-      onEof.run();
-      return Watch.NONE;
+      listeners.add(onEof);
+      scheduleArming();
     }
     arm();
     return () -> remove(onEof);
+  }
+
+  /**
+   * Lets {@link #arm} register read interest once the request has run for the arming delay: at once
+   * if it has, else from tracelet-core's timer thread, whose heap wakes the thread only for a new
+   * earliest entry, so a timer per request costs no wake-up. Called with the lock held.
+   *
+   * <p>Only the selector registration is deferred. The stream wrapper, the completion and failure
+   * listeners and the connection's close listener stay registered on the request's thread when it
+   * is watched: a wrapper added from another thread after Jetty took the stream to complete it
+   * would never be called (HttpChannelState reads the stream under its lock, then calls it), so
+   * read interest could outlive the request, and an abort ("Pending read in onCompleted") would
+   * close the keep-alive connection. {@code tryFillInterested} is safe from any thread (a CAS, then
+   * a selector update that Jetty documents as callable from any thread), and {@link #arm} checks
+   * under our lock that no watch closed and the stream did not end, which {@link #end} marks under
+   * the same lock before Jetty continues with the connection.
+   */
+  private void scheduleArming() {
+    if (armingDue || armingTimer != null) {
+      return;
+    }
+    long wait = armAt - System.nanoTime();
+    if (wait <= 0) {
+      armingDue = true;
+    } else {
+      armingTimer = DeadlineClock.system().schedule(this, wait);
+    }
+  }
+
+  /**
+   * The arming delay passed: the timer's task (the probe itself, one object less per request), on
+   * the shared timer thread, so it only registers read interest.
+   */
+  @Override
+  public void run() {
+    synchronized (lock) {
+      armingTimer = null;
+      armingDue = true;
+    }
+    arm();
+  }
+
+  /** Called with the lock held. */
+  private void cancelArming() {
+    if (armingTimer != null) {
+      armingTimer.cancel();
+      armingTimer = null;
+    }
+  }
+
+  /**
+   * Looks at the socket once, on the calling thread: whether the client has closed it already. As
+   * in the callback, only once the whole request was read (always, for a GET): FIONREAD, and when
+   * nothing waits, a selector of our own. Opening one costs too much for every request, so only
+   * requests that may have waited pay for it.
+   */
+  private boolean clientGoneNow() {
+    if (!bodyReceived()) {
+      return false;
+    }
+    int waiting = available();
+    if (waiting == 0) {
+      if (!readableNow(false)) {
+        return false;
+      }
+      // Bytes may have arrived between the two looks.
+      waiting = available();
+    }
+    if (waiting > 0) {
+      // Early bytes of a next request: a close behind them cannot be seen (see onReadable).
+      synchronized (lock) {
+        bytesWaiting = true;
+      }
+      return false;
+    }
+    return true;
   }
 
   private void remove(Runnable onEof) {
     synchronized (lock) {
       if (listeners.remove(onEof) && listeners.isEmpty()) {
         withdraw();
+        cancelArming();
       }
     }
   }
 
+  /**
+   * The probe's work is over for this request: the last bytes of the answer were handed to Jetty,
+   * or the stream ended. Always before Jetty reads the connection again.
+   */
   private void end() {
     synchronized (lock) {
       ended = true;
       listeners.clear();
       withdraw();
+      cancelArming();
     }
   }
 
   private void arm() {
     synchronized (lock) {
       if (ended
+          || !armingDue
           || disconnected
           || bytesWaiting
           || interest != null
@@ -216,8 +380,9 @@ final class ReadProbe {
       }
       Interest candidate = new Interest();
       interest = candidate;
-      // A failure to register calls candidate.failed() on this thread; the lock is reentrant and
-      // listeners are then run on Jetty's executor, never while this lock is held.
+      armings++;
+      // A failure to register calls candidate.failed() on this thread; the lock is reentrant, and
+      // the listeners it may run only hand the notification over.
       if (!endPoint.tryFillInterested(candidate) && interest == candidate) {
         // Someone else is reading after all (not expected once the body is complete): stay out.
         interest = null;
@@ -262,7 +427,7 @@ final class ReadProbe {
       interest = null;
     }
     int waiting = available();
-    if (waiting == 0 && !readableNow()) {
+    if (waiting == 0 && !readableNow(true)) {
       // A stale wake-up: under load Jetty calls read interest on live keep-alive connections that
       // are not readable at all (ContextHygieneLoadTest saw ~5% of requests; most likely a fill
       // task queued for an earlier interest, which calls whatever callback is registered when it
@@ -310,18 +475,20 @@ final class ReadProbe {
   /**
    * Whether the socket is readable right now, asked of a selector of our own (a channel may be
    * registered with several), so that no stale readiness of Jetty's selector can answer. Readable
-   * with nothing waiting is an EOF; not readable is no news.
+   * with nothing waiting is an EOF; not readable is no news. {@code ifUnknown} is the answer when
+   * the channel cannot be asked.
    */
-  private boolean readableNow() {
+  private boolean readableNow(boolean ifUnknown) {
     try (Selector selector = Selector.open()) {
       SelectionKey key = endPoint.getChannel().register(selector, SelectionKey.OP_READ);
       return selector.selectNow() > 0 && key.isReadable();
     } catch (ClosedChannelException e) {
       return true;
     } catch (IOException | RuntimeException e) {
-      // Cannot tell (the channel is in an unexpected mode): believe the wake-up, as before.
+      // Cannot tell (the channel is in an unexpected mode): the callback believes its wake-up; a
+      // look without one finds nothing.
       logger.debug("Could not check the connection's readiness", e);
-      return true;
+      return ifUnknown;
     }
   }
 
@@ -349,13 +516,15 @@ final class ReadProbe {
       disconnected = true;
       toRun = List.copyOf(listeners);
       listeners.clear();
+      cancelArming();
     }
+    // Often on Jetty's selector thread: the listeners only hand the notification over (see
+    // JettyWatches.Watching), so they run here, without a pooled thread.
     for (Runnable listener : toRun) {
       try {
-        connection.getConnector().getExecutor().execute(listener);
-      } catch (RuntimeException rejected) {
-        logger.debug("Running disconnect listener on the calling thread", rejected);
         listener.run();
+      } catch (RuntimeException e) {
+        logger.debug("A disconnect listener failed", e);
       }
     }
   }
@@ -372,10 +541,29 @@ final class ReadProbe {
       onFailed(this, x);
     }
 
+    /**
+     * Either: the callback never blocks, so when no pooled thread is ready Jetty's selector runs it
+     * itself instead of queueing it behind the handlers, which under overload are the very requests
+     * whose clients left (issue 14). Nothing on the path blocks: {@code available()} is one {@code
+     * ioctl}, the own-selector check (only when nothing is waiting) a {@code selectNow}, re-arming
+     * a {@code tryFillInterested}, the lock is held only for field updates, and the listeners hand
+     * the notification to the {@link DisconnectNotifier} thread.
+     *
+     * <p>Why not {@code NON_BLOCKING}, which would always run it on the selector: Jetty reads the
+     * invocation type when it selects the key and calls whichever callback is registered a moment
+     * later. Our interest is withdrawn just before Jetty's own reading resumes, and Jetty's {@code
+     * HttpConnection} may then register its blocking callback, which would run where ours was meant
+     * to. With {@code EITHER}, a selector that has a reserved thread hands its selecting to it and
+     * runs the callback as an ordinary pooled thread, so a swapped callback is harmless; only with
+     * no thread to spare is it run on the selector. Even then the swap needs the selector to stall
+     * between two adjacent statements while the request ends, with the client's next request
+     * already sent behind this one (pipelined: we withdraw before the last bytes of the answer go
+     * out, so a client that waits for the answer cannot send it in time). The blocking alternative,
+     * a pooled thread for every look at the socket, fails whenever the pool is full.
+     */
     @Override
     public InvocationType getInvocationType() {
-      // The check is a syscall and the listeners are dispatched, but stay off the selector thread.
-      return InvocationType.BLOCKING;
+      return InvocationType.EITHER;
     }
   }
 }

@@ -5,6 +5,7 @@ import static java.util.concurrent.TimeUnit.MILLISECONDS;
 import static java.util.concurrent.TimeUnit.SECONDS;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.tracelet.SdkProbes;
 import io.tracelet.servlet.internal.DisconnectDetector;
 import io.tracelet.servlet.internal.DisconnectDetector.Watch;
 import jakarta.servlet.http.HttpServlet;
@@ -57,6 +58,16 @@ class JettyDisconnectDetectorTest {
   private static final Duration DETECTION_BOUND = Duration.ofSeconds(1);
 
   private final DisconnectDetector detector = new JettyDisconnectDetector();
+  // Takes every request for one that may have waited for a thread: looks at the socket at once.
+  private final DisconnectDetector lateDetector =
+      new JettyDisconnectDetector(JettyDisconnectDetector.ARMING_DELAY, Duration.ZERO);
+  // Probes no request before an hour has passed.
+  private final DisconnectDetector patientDetector =
+      new JettyDisconnectDetector(Duration.ofHours(1), JettyDisconnectDetector.LATE_AFTER);
+  private final CountDownLatch entered = new CountDownLatch(1);
+  private final CountDownLatch clientLeft = new CountDownLatch(1);
+  private final CountDownLatch answerNow = new CountDownLatch(1);
+  private final AtomicBoolean firedBeforeWatchReturned = new AtomicBoolean();
   private final CountDownLatch started = new CountDownLatch(1);
   private final CountDownLatch release = new CountDownLatch(1);
   private final CountDownLatch disconnected = new CountDownLatch(1);
@@ -103,12 +114,47 @@ class JettyDisconnectDetectorTest {
     try (Socket socket = connect()) {
       send(socket, get("/work?wait=1"));
       assertThat(started.await(5, SECONDS)).isTrue();
-      assertThat(probe.get().isReadInterested()).isTrue();
+      awaitArmed();
       long closedAt = System.nanoTime();
       socket.close();
 
       assertDisconnectedWithinBound(closedAt, "HTTP/1.1");
     }
+  }
+
+  @Test
+  void http1ClientClosesBeforeTheProbeIsArmed_watchFiresWithinOneSecond() throws Exception {
+    try (Socket socket = connect()) {
+      send(socket, get("/work?wait=1"));
+      assertThat(started.await(5, SECONDS)).isTrue();
+      long closedAt = System.nanoTime();
+      socket.close();
+
+      // Seen once the arming delay has passed.
+      assertDisconnectedWithinBound(closedAt, "HTTP/1.1 before the arming delay");
+      assertThat(probe.get().armings()).isPositive();
+    }
+  }
+
+  @Test
+  void requestEndingWithinTheArmingDelay_neverTouchesTheSelector() throws Exception {
+    int timersBefore = SdkProbes.pendingDeadlineTimers();
+    try (Socket socket = connect()) {
+      send(socket, get("/work?detector=patient&wait=1&id=1"));
+      assertThat(started.await(5, SECONDS)).isTrue();
+      ReadProbe first = probe.get();
+      assertThat(first.isArmingDue()).isFalse();
+      release.countDown();
+      assertThat(readResponse(socket)).isEqualTo("id=1 body=");
+
+      send(socket, get("/work?detector=patient&id=2"));
+      assertThat(readResponse(socket)).isEqualTo("id=2 body=");
+      assertThat(first.armings()).isZero();
+      assertNothingRegistered(first);
+    }
+    // The arming timers went with their requests.
+    assertThat(SdkProbes.pendingDeadlineTimers()).isEqualTo(timersBefore);
+    assertThat(disconnects).hasValue(0);
   }
 
   @Test
@@ -151,7 +197,7 @@ class JettyDisconnectDetectorTest {
     try (Socket socket = connect()) {
       send(socket, get("/work?wait=1&id=1"));
       assertThat(started.await(5, SECONDS)).isTrue();
-      assertThat(probe.get().isReadInterested()).isTrue();
+      awaitArmed();
       release.countDown();
       assertThat(readResponse(socket)).isEqualTo("id=1 body=");
       ReadProbe first = probe.get();
@@ -161,6 +207,24 @@ class JettyDisconnectDetectorTest {
 
       assertNothingRegistered(first);
     }
+    assertThat(disconnects).hasValue(0);
+  }
+
+  @Test
+  void clientClosingAfterTheWholeAnswer_isNotReportedAsGone() throws Exception {
+    try (Socket socket = connect()) {
+      send(socket, get("/work?wait=1&answer=early&id=1"));
+      assertThat(started.await(5, SECONDS)).isTrue();
+      awaitArmed();
+      answerNow.countDown();
+      assertThat(readResponse(socket)).isEqualTo("id=1 body=");
+      // The servlet still works, but its client has all it asked for: like a keep-alive client
+      // that closes its idle connection, or an asynchronous request whose listeners still run
+      // after the answer went out, this is not a client that left.
+      assertThat(probe.get().isReadInterested()).isFalse();
+    }
+    release.countDown();
+    awaitNoConnection();
     assertThat(disconnects).hasValue(0);
   }
 
@@ -183,7 +247,7 @@ class JettyDisconnectDetectorTest {
     try (Socket socket = connect()) {
       send(socket, get("/work?wait=1&id=1"));
       assertThat(started.await(5, SECONDS)).isTrue();
-      assertThat(probe.get().isReadInterested()).isTrue();
+      awaitArmed();
       send(socket, get("/work?id=2"));
       release.countDown();
 
@@ -202,6 +266,7 @@ class JettyDisconnectDetectorTest {
       send(socket, post("/work?wait=1&read=after&id=1", body.length()));
       assertThat(started.await(5, SECONDS)).isTrue();
       // The body arrives while the servlet works and has not read it; the probe must stay out.
+      awaitArmingDue();
       assertThat(probe.get().isReadInterested()).isFalse();
       send(socket, body);
       release.countDown();
@@ -218,7 +283,7 @@ class JettyDisconnectDetectorTest {
     try (Socket socket = connect()) {
       send(socket, post("/work?wait=1&read=before", 5) + "hello");
       assertThat(started.await(5, SECONDS)).isTrue();
-      assertThat(probe.get().isReadInterested()).isTrue();
+      awaitArmed();
       long closedAt = System.nanoTime();
       socket.close();
 
@@ -231,7 +296,7 @@ class JettyDisconnectDetectorTest {
     try (Socket socket = connect()) {
       send(socket, post("/work?wait=1&read=exact", 5) + "hello");
       assertThat(started.await(5, SECONDS)).isTrue();
-      assertThat(probe.get().isReadInterested()).isTrue();
+      awaitArmed();
       long closedAt = System.nanoTime();
       socket.close();
 
@@ -255,12 +320,59 @@ class JettyDisconnectDetectorTest {
   }
 
   @Test
+  void lateRequestWhoseClientAlreadyLeft_firesBeforeWatchReturns() throws Exception {
+    try (Socket socket = connect()) {
+      send(socket, get("/work?detector=late&leave=1"));
+      assertThat(entered.await(5, SECONDS)).isTrue();
+    }
+    clientLeft.countDown();
+
+    assertThat(started.await(5, SECONDS)).isTrue();
+    assertThat(firedBeforeWatchReturned)
+        .as("fired on the request's thread, inside watch()")
+        .isTrue();
+    assertThat(disconnects).hasValue(1);
+  }
+
+  @Test
+  void lateRequestWhoseClientWaits_isAnsweredAndLeavingIsStillSeen() throws Exception {
+    try (Socket socket = connect()) {
+      send(socket, get("/work?detector=late&wait=1"));
+      assertThat(started.await(5, SECONDS)).isTrue();
+      assertThat(disconnects).hasValue(0);
+      assertThat(probe.get().isReadInterested()).isTrue();
+      long closedAt = System.nanoTime();
+      socket.close();
+
+      assertDisconnectedWithinBound(closedAt, "HTTP/1.1 late request");
+    }
+  }
+
+  @Test
+  void latePipelinedRequests_areAnsweredInOrderAndNoneIsReportedGone() throws Exception {
+    try (Socket socket = connect()) {
+      send(
+          socket,
+          get("/work?detector=late&id=1")
+              + get("/work?detector=late&id=2")
+              + get("/work?detector=late&id=3"));
+
+      assertThat(readResponse(socket)).isEqualTo("id=1 body=");
+      assertThat(readResponse(socket)).isEqualTo("id=2 body=");
+      assertThat(readResponse(socket)).isEqualTo("id=3 body=");
+      send(socket, get("/work?detector=late&id=4"));
+      assertThat(readResponse(socket)).isEqualTo("id=4 body=");
+    }
+    assertThat(disconnects).hasValue(0);
+  }
+
+  @Test
   void twoWatchesOnOneRequest_closingOneKeepsTheOther() throws Exception {
     try (Socket socket = connect()) {
       send(socket, get("/work?wait=1&second=1"));
       assertThat(started.await(5, SECONDS)).isTrue();
       assertThat(probe.get().watchCount()).isEqualTo(1);
-      assertThat(probe.get().isReadInterested()).isTrue();
+      awaitArmed();
       long closedAt = System.nanoTime();
       socket.close();
 
@@ -273,7 +385,7 @@ class JettyDisconnectDetectorTest {
     try (Socket socket = connect()) {
       send(socket, get("/work?wait=1&leak=1&id=1"));
       assertThat(started.await(5, SECONDS)).isTrue();
-      assertThat(probe.get().isReadInterested()).isTrue();
+      awaitArmed();
       release.countDown();
       assertThat(readResponse(socket)).isEqualTo("id=1 body=");
       ReadProbe first = probe.get();
@@ -286,6 +398,24 @@ class JettyDisconnectDetectorTest {
     awaitNoConnection();
     // The connection closed after the request completed: the forgotten watch must not fire.
     assertThat(disconnects).hasValue(0);
+  }
+
+  /** Waits until the arming delay has passed and the probe registered its read interest. */
+  private void awaitArmed() {
+    long deadline = System.nanoTime() + SECONDS.toNanos(5);
+    while (!probe.get().isReadInterested()) {
+      assertThat(System.nanoTime()).as("read interest registered within 5 s").isLessThan(deadline);
+      LockSupport.parkNanos(MILLISECONDS.toNanos(1));
+    }
+  }
+
+  /** Waits until the arming delay has passed. */
+  private void awaitArmingDue() {
+    long deadline = System.nanoTime() + SECONDS.toNanos(5);
+    while (!probe.get().isArmingDue()) {
+      assertThat(System.nanoTime()).as("arming delay passed within 5 s").isLessThan(deadline);
+      LockSupport.parkNanos(MILLISECONDS.toNanos(1));
+    }
   }
 
   /** Waits until Jetty has closed every connection, and so has run their close listeners. */
@@ -413,6 +543,23 @@ class JettyDisconnectDetectorTest {
         throws IOException {
       HttpServletRequest watched =
           request.getParameter("wrap") != null ? new HttpServletRequestWrapper(request) : request;
+      DisconnectDetector detector =
+          switch (String.valueOf(request.getParameter("detector"))) {
+            case "late" -> lateDetector;
+            case "patient" -> patientDetector;
+            default -> JettyDisconnectDetectorTest.this.detector;
+          };
+      if (request.getParameter("leave") != null) {
+        // The client leaves while the request is on its way to the application.
+        entered.countDown();
+        try {
+          if (!clientLeft.await(5, SECONDS)) {
+            servletFailure.set("the client never left");
+          }
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
       // Another watch on the same request, closed before the work starts, must not fire.
       Watch earlier =
           request.getParameter("second") == null
@@ -427,6 +574,7 @@ class JettyDisconnectDetectorTest {
                 disconnects.incrementAndGet();
                 disconnected.countDown();
               });
+      firedBeforeWatchReturned.set(disconnects.get() > 0);
       earlier.close();
       String body = "";
       try {
@@ -439,6 +587,13 @@ class JettyDisconnectDetectorTest {
         }
         probe.set(ReadProbe.of(JettyWatches.coreRequest(request)));
         started.countDown();
+        if ("early".equals(request.getParameter("answer"))) {
+          if (!answerNow.await(5, SECONDS)) {
+            servletFailure.set("never told to answer");
+          }
+          // The whole answer (Content-Length reached) while the work goes on.
+          answer(request, response, body);
+        }
         if (request.getParameter("wait") != null && !release.await(5, SECONDS)) {
           servletFailure.set("never released");
         }
@@ -455,6 +610,15 @@ class JettyDisconnectDetectorTest {
           watch.close();
         }
       }
+      if (request.getParameter("leave") != null || request.getParameter("answer") != null) {
+        // Nobody to answer, or answered already.
+        return;
+      }
+      answer(request, response, body);
+    }
+
+    private void answer(HttpServletRequest request, HttpServletResponse response, String body)
+        throws IOException {
       byte[] answer = ("id=" + request.getParameter("id") + " body=" + body).getBytes(US_ASCII);
       response.setContentType("text/plain");
       response.setContentLength(answer.length);
