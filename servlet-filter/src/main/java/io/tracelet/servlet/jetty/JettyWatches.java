@@ -32,28 +32,29 @@ final class JettyWatches {
     }
     Connection connection = request.getConnectionMetaData().getConnection();
     Watching watch = new Watching(onDisconnect, connection);
-    try {
-      // A watch the application forgets to close ends with its request: a completed request has
-      // no client left to lose, and nothing may stay registered on a keep-alive connection.
-      Request.addCompletionListener(request, failure -> watch.completed());
-    } catch (IllegalStateException alreadyCompleted) {
-      return Watch.NONE;
+    // HTTP/1.1 over plain TCP: Jetty does not read while the request is handled; see ReadProbe.
+    Watch probe = ReadProbe.watch(request, watch, timing);
+    if (probe == null) {
+      // Any other connection (HTTP/2, TLS, a Unix socket): Jetty's own listeners. Under a probe
+      // they are not needed, and every request would pay for them (a stream wrapper for the
+      // completion listener, and two copies of the connection's listener array): the probe ends
+      // with the answer, through the stream wrapper it already has, and once armed it learns of a
+      // connection closed under the request as a failure of its read interest.
+      try {
+        // A watch the application forgets to close ends with its request: a completed request
+        // has no client left to lose, and nothing may stay registered on a keep-alive connection.
+        Request.addCompletionListener(request, failure -> watch.completed());
+      } catch (IllegalStateException alreadyCompleted) {
+        return Watch.NONE;
+      }
+      // The connection was closed under the request, by the client or by Jetty.
+      connection.addEventListener(watch);
+      watch.listensToConnection = true;
     }
     // HTTP/2: the session keeps reading, so a client that leaves resets or closes the stream and
     // Jetty fails the request. A failure listener cannot be removed; it lives as long as the
     // request and does nothing once the watch is closed.
     request.addFailureListener(watch);
-    // Any protocol: the connection was closed under the request, by the client or by Jetty.
-    connection.addEventListener(watch);
-    // HTTP/1.1: Jetty does not read while the request is handled; see ReadProbe.
-    Watch probe;
-    try {
-      probe = ReadProbe.watch(request, watch, timing);
-    } catch (RuntimeException | LinkageError e) {
-      // Nothing may stay on a keep-alive connection for a watch that never was.
-      watch.close();
-      throw e;
-    }
     boolean gone = probe == ReadProbe.GONE;
     watch.probe = gone ? null : probe;
     watch.registered = true;
@@ -92,6 +93,8 @@ final class JettyWatches {
     // Set once registration is complete; a completion before that leaves the closing to watch().
     private volatile boolean registered;
     private Watch probe;
+    // Whether this watch is one of the connection's listeners (not under a read probe).
+    private boolean listensToConnection;
 
     Watching(Runnable action, Connection connection) {
       this.action = action;
@@ -139,7 +142,9 @@ final class JettyWatches {
         return;
       }
       action = null;
-      connection.removeEventListener(this);
+      if (listensToConnection) {
+        connection.removeEventListener(this);
+      }
       if (probe != null) {
         probe.close();
       }
