@@ -14,14 +14,27 @@ import java.util.concurrent.TimeUnit;
  *
  * <pre>{@code
  * X-Request-Timeout-Ms: 1500
+ * x-envoy-expected-rq-timeout-ms: 1500
+ * grpc-timeout: 1500m
  * }</pre>
+ *
+ * <p>Envoy (and so Istio) sends the route timeout as {@code x-envoy-expected-rq-timeout-ms}, the
+ * same plain milliseconds, so it needs nothing more than naming it. The header named {@value
+ * #GRPC_TIMEOUT_NAME} (compared case-insensitively) has its own syntax instead, from the gRPC over
+ * HTTP/2 spec: 1 to 8 digits and a unit; see {@link #parseGrpcTimeoutNanos} and {@link
+ * #formatGrpcTimeout}. {@link #isGrpcTimeout} tells the two apart.
  */
 public final class DeadlineHeader {
 
   /** The default header name. */
   public static final String DEFAULT_NAME = "X-Request-Timeout-Ms";
 
+  /** The gRPC header, whose values carry a unit ({@code 100m}, {@code 5S}). */
+  public static final String GRPC_TIMEOUT_NAME = "grpc-timeout";
+
   private static final int MAX_DIGITS = 9;
+  private static final int GRPC_MAX_DIGITS = 8;
+  private static final long GRPC_MAX_VALUE = 99_999_999L;
 
   private DeadlineHeader() {}
 
@@ -66,6 +79,80 @@ public final class DeadlineHeader {
       millis = millis * 10 + (c - '0');
     }
     return millis > 0 ? millis : -1;
+  }
+
+  /**
+   * Whether {@code headerName} is {@value #GRPC_TIMEOUT_NAME}, whose values use the gRPC syntax.
+   */
+  public static boolean isGrpcTimeout(String headerName) {
+    return GRPC_TIMEOUT_NAME.equalsIgnoreCase(headerName);
+  }
+
+  /**
+   * Formats the time remaining for {@value #GRPC_TIMEOUT_NAME}, rounded down to milliseconds
+   * ({@code 1500m}), or to seconds ({@code 100000S}) when the milliseconds need more than the 8
+   * digits gRPC allows; returns {@code null} when less than one millisecond is left, as {@link
+   * #format} does.
+   */
+  public static String formatGrpcTimeout(long remainingNanos) {
+    long millis = TimeUnit.NANOSECONDS.toMillis(remainingNanos);
+    if (millis < 1) {
+      return null;
+    }
+    if (millis <= GRPC_MAX_VALUE) {
+      return millis + "m";
+    }
+    return Math.min(TimeUnit.MILLISECONDS.toSeconds(millis), GRPC_MAX_VALUE) + "S";
+  }
+
+  /**
+   * Parses a {@value #GRPC_TIMEOUT_NAME} value into nanoseconds; returns {@code -1} for anything
+   * that is not 1 to 8 ASCII digits followed by one unit: {@code n}, {@code u}, {@code m}, {@code
+   * S}, {@code M} or {@code H} (surrounding spaces and tabs are allowed, none inside).
+   *
+   * <p>Zero is accepted and returns {@code 0}: gRPC servers (grpc-java, grpc-go) read {@code 0m} as
+   * a deadline that has already passed, so the request starts cancelled rather than unbounded. No
+   * value is rounded up, so a sub-millisecond timeout stays as short as the caller sent it. Hours
+   * beyond {@code Long.MAX_VALUE} nanoseconds (about 292 years) saturate there.
+   */
+  public static long parseGrpcTimeoutNanos(CharSequence value) {
+    if (value == null) {
+      return -1;
+    }
+    int start = 0;
+    int end = value.length();
+    while (start < end && isOws(value.charAt(start))) {
+      start++;
+    }
+    while (end > start && isOws(value.charAt(end - 1))) {
+      end--;
+    }
+    int digits = end - start - 1;
+    if (digits < 1 || digits > GRPC_MAX_DIGITS) {
+      return -1;
+    }
+    long amount = 0;
+    for (int i = start; i < end - 1; i++) {
+      char c = value.charAt(i);
+      if (c < '0' || c > '9') {
+        return -1;
+      }
+      amount = amount * 10 + (c - '0');
+    }
+    TimeUnit unit;
+    switch (value.charAt(end - 1)) {
+      case 'n' -> unit = TimeUnit.NANOSECONDS;
+      case 'u' -> unit = TimeUnit.MICROSECONDS;
+      case 'm' -> unit = TimeUnit.MILLISECONDS;
+      case 'S' -> unit = TimeUnit.SECONDS;
+      case 'M' -> unit = TimeUnit.MINUTES;
+      case 'H' -> unit = TimeUnit.HOURS;
+      default -> {
+        return -1;
+      }
+    }
+    // TimeUnit.toNanos saturates at Long.MAX_VALUE instead of overflowing.
+    return unit.toNanos(amount);
   }
 
   private static boolean isOws(char c) {

@@ -39,10 +39,15 @@ public final class TracingConfig {
     /** The longest a request may take; {@code none} for no limit. */
     REQUEST_TIMEOUT("request-timeout", "duration or none", "none", "2s"),
     /**
-     * The header that carries the caller's remaining time in milliseconds; {@code none} to ignore.
+     * The header that carries the caller's remaining time, in milliseconds ({@code
+     * x-envoy-expected-rq-timeout-ms} from Envoy is one) or, for {@code grpc-timeout}, in the gRPC
+     * syntax ({@code 100m}); {@code none} to ignore.
      */
     DEADLINE_HEADER(
-        "deadline-header", "header name or none", "X-Request-Timeout-Ms", "Grpc-Timeout-Ms"),
+        "deadline-header",
+        "header name or none",
+        "X-Request-Timeout-Ms",
+        "x-envoy-expected-rq-timeout-ms"),
     /** The longest deadline accepted from the deadline header. */
     MAX_INCOMING_TIMEOUT("max-incoming-timeout", "duration", "30s", "10s"),
     /** Paths (within the context, globs with {@code *} and {@code **}) that get no span. */
@@ -222,7 +227,10 @@ public final class TracingConfig {
       return set(Setting.REQUEST_TIMEOUT, timeout == null ? "none" : timeout.toString());
     }
 
-    /** The incoming deadline header; {@code null} to ignore incoming deadlines. */
+    /**
+     * The incoming deadline header; {@code null} to ignore incoming deadlines. Its value is whole
+     * milliseconds, except for {@code grpc-timeout}, which is read with the gRPC syntax.
+     */
     public Builder deadlineHeader(String name) {
       return set(Setting.DEADLINE_HEADER, name == null ? "none" : name);
     }

@@ -471,6 +471,35 @@ abstract class TracingFilterContract {
     assertThat(none.echo()).containsEntry("deadlineMs", "none");
   }
 
+  @Test
+  void envoyExpectedTimeout_asDeadlineHeader_givesTheRequestThatDeadline() throws Exception {
+    TestServer s = extra(config().deadlineHeader("x-envoy-expected-rq-timeout-ms").build());
+    RawHttp.Response r =
+        RawHttp.send(s.port(), "GET", "/echo", "x-envoy-expected-rq-timeout-ms: 250");
+    assertThat(Long.parseLong(r.echo().get("deadlineMs"))).isLessThanOrEqualTo(250L);
+    // The default header is no longer read once another one is configured.
+    RawHttp.Response other = RawHttp.send(s.port(), "GET", "/echo", "X-Request-Timeout-Ms: 250");
+    assertThat(other.echo()).containsEntry("deadlineMs", "none");
+  }
+
+  @Test
+  void grpcTimeout_asDeadlineHeader_isReadInTheGrpcSyntax_andClamped() throws Exception {
+    TestServer s =
+        extra(
+            config()
+                .deadlineHeader("grpc-timeout")
+                .maxIncomingTimeout(Duration.ofSeconds(2))
+                .build());
+    RawHttp.Response r = RawHttp.send(s.port(), "GET", "/echo", "grpc-timeout: 100m");
+    assertThat(Long.parseLong(r.echo().get("deadlineMs"))).isLessThanOrEqualTo(100L);
+    RawHttp.Response capped = RawHttp.send(s.port(), "GET", "/echo", "Grpc-Timeout: 5S");
+    assertThat(Long.parseLong(capped.echo().get("deadlineMs"))).isLessThanOrEqualTo(2_000L);
+    for (String malformed : new String[] {"100", "1x", "-5m", "123456789m", "5 S", "5s", ""}) {
+      RawHttp.Response none = RawHttp.send(s.port(), "GET", "/echo", "grpc-timeout: " + malformed);
+      assertThat(none.echo()).as(malformed).containsEntry("deadlineMs", "none");
+    }
+  }
+
   // ---- concurrency ----------------------------------------------------------------------------
 
   @Test

@@ -120,7 +120,8 @@ public final class ContextHttpClient {
 
     /**
      * Sends the remaining time, in {@link DeadlineHeader}'s format, in the header {@code name}; or,
-     * with {@code null}, not at all (the default).
+     * with {@code null}, not at all (the default). Milliseconds ({@code 1500}) for every name but
+     * {@code grpc-timeout}, which gets the gRPC syntax ({@code 1500m}) its readers expect.
      */
     public Builder setDeadlineHeader(String name) {
       this.deadlineHeader = name == null ? null : checkedName(name, "deadline header");

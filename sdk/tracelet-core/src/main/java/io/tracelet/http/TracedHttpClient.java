@@ -54,6 +54,7 @@ final class TracedHttpClient extends HttpClient {
   private final TextMapPropagator propagator; // null: the OpenTelemetry instance's
   private final String requestIdHeader;
   private final String deadlineHeader;
+  private final boolean grpcTimeout; // the deadline header is grpc-timeout: values carry a unit
 
   TracedHttpClient(
       HttpClient delegate,
@@ -66,6 +67,7 @@ final class TracedHttpClient extends HttpClient {
     this.propagator = propagator;
     this.requestIdHeader = requestIdHeader;
     this.deadlineHeader = deadlineHeader;
+    this.grpcTimeout = DeadlineHeader.isGrpcTimeout(deadlineHeader);
   }
 
   @Override
@@ -150,7 +152,11 @@ final class TracedHttpClient extends HttpClient {
           deadlineBound = true;
         }
         if (deadlineHeader != null) {
-          builder.setHeader(deadlineHeader, DeadlineHeader.format(remaining));
+          builder.setHeader(
+              deadlineHeader,
+              grpcTimeout
+                  ? DeadlineHeader.formatGrpcTimeout(remaining)
+                  : DeadlineHeader.format(remaining));
         }
       }
       outgoing = builder.build();

@@ -147,6 +147,20 @@ class ContextHttpClientTest {
   }
 
   @Test
+  void grpcTimeoutAsDeadlineHeader_isSentInTheGrpcSyntax() throws Exception {
+    HttpClient grpc =
+        ContextHttpClient.builder(plain)
+            .setOpenTelemetry(otel)
+            .setDeadlineHeader("grpc-timeout")
+            .build();
+    try (CancellableContext ctx = deadlineIn(Duration.ofMillis(1_500));
+        Scope scope = ctx.makeCurrent()) {
+      grpc.send(get("/ok"), BodyHandlers.discarding());
+    }
+    assertThat(downstream.lastHeaders().firstValue("grpc-timeout")).hasValue("1500m");
+  }
+
+  @Test
   void withoutADeadline_noDeadlineHeaderIsSent() throws Exception {
     client.send(get("/ok"), BodyHandlers.discarding());
     assertThat(downstream.lastHeaders().firstValue(DeadlineHeader.DEFAULT_NAME)).isEmpty();

@@ -481,7 +481,17 @@ public final class ServerTracing {
     if (settings.deadlineHeader == null) {
       return null;
     }
-    long millis = DeadlineHeader.parseMillis(headers.first(settings.deadlineHeader));
+    String value = headers.first(settings.deadlineHeader);
+    if (settings.deadlineHeaderGrpc) {
+      // Nanoseconds, not rounded to milliseconds, so "500u" is not stretched to a whole 1 ms. Zero
+      // is kept: gRPC reads it as a deadline already passed, and withTimeout(ZERO) cancels at once.
+      long nanos = DeadlineHeader.parseGrpcTimeoutNanos(value);
+      if (nanos < 0) {
+        return null;
+      }
+      return min(Duration.ofNanos(nanos), settings.maxIncomingTimeout);
+    }
+    long millis = DeadlineHeader.parseMillis(value);
     if (millis <= 0) {
       return null;
     }

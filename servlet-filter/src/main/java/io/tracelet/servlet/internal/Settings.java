@@ -1,6 +1,7 @@
 package io.tracelet.servlet.internal;
 
 import io.opentelemetry.context.propagation.TextMapPropagator;
+import io.tracelet.DeadlineHeader;
 import io.tracelet.servlet.TracingConfig;
 import io.tracelet.servlet.TracingConfig.Setting;
 import java.time.Duration;
@@ -23,6 +24,7 @@ public final class Settings {
   final boolean trustIncoming;
   final Duration requestTimeout;
   final String deadlineHeader;
+  final boolean deadlineHeaderGrpc; // deadline-header is grpc-timeout: values carry a unit
   final Duration maxIncomingTimeout;
   final PathGlobs excludedPaths;
   final boolean responseRequestId;
@@ -55,6 +57,7 @@ public final class Settings {
             raw.get(Setting.DEADLINE_HEADER),
             sources.get(Setting.DEADLINE_HEADER),
             true);
+    deadlineHeaderGrpc = DeadlineHeader.isGrpcTimeout(deadlineHeader);
     maxIncomingTimeout =
         SettingParsers.parseDuration(
             Setting.MAX_INCOMING_TIMEOUT,

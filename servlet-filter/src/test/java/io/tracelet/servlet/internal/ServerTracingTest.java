@@ -87,6 +87,44 @@ class ServerTracingTest {
   }
 
   @Test
+  void grpcTimeoutHeader_subMillisecondIsNotRoundedUp() {
+    Exchange ex =
+        core(TracingConfig.builder().deadlineHeader("Grpc-Timeout"))
+            .begin(info("/a"), TestHeaders.of("grpc-timeout", "500u"));
+    Cancellation c = Cancellation.fromContext(ex.context());
+    assertThat(c.hasDeadline()).isTrue();
+    assertThat(c.remainingNanos()).isLessThanOrEqualTo(500_000L);
+    ex.finish(200, null, true, null);
+  }
+
+  @Test
+  void grpcTimeoutHeader_zeroStartsTheRequestCancelled() {
+    Exchange ex =
+        core(TracingConfig.builder().deadlineHeader("grpc-timeout"))
+            .begin(info("/a"), TestHeaders.of("grpc-timeout", "0m"));
+    assertThat(Cancellation.fromContext(ex.context()).isCancelled()).isTrue();
+    ex.finish(200, null, true, null);
+  }
+
+  @Test
+  void grpcTimeoutHeader_isIgnoredWhenUntrusted() {
+    Exchange ex =
+        core(TracingConfig.builder().deadlineHeader("grpc-timeout").trustIncoming(false))
+            .begin(info("/a"), TestHeaders.of("grpc-timeout", "100m"));
+    assertThat(Cancellation.fromContext(ex.context()).hasDeadline()).isFalse();
+    ex.finish(200, null, true, null);
+  }
+
+  @Test
+  void otherDeadlineHeaders_keepTheMillisecondSyntax() {
+    Exchange ex =
+        core(TracingConfig.builder().deadlineHeader("x-envoy-expected-rq-timeout-ms"))
+            .begin(info("/a"), TestHeaders.of("x-envoy-expected-rq-timeout-ms", "100m"));
+    assertThat(Cancellation.fromContext(ex.context()).hasDeadline()).isFalse();
+    ex.finish(200, null, true, null);
+  }
+
+  @Test
   void untrustedRequest_linksIncomingTrace_andGeneratesRequestId() {
     Exchange ex =
         core(TracingConfig.builder().trustIncoming(false))
