@@ -1,10 +1,12 @@
 package io.tracelet.docs;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.opentelemetry.context.Context;
 import io.opentelemetry.context.ContextKey;
 import io.opentelemetry.context.Scope;
+import io.tracelet.CanceledException;
 import io.tracelet.CancellableContext;
 import io.tracelet.Cancellation;
 import io.tracelet.ContextDoneException;
@@ -140,6 +142,11 @@ class ConceptsSnippetsTest {
       // current, for example a callback on another thread.
       process(ctx.context(), List.of("c"));
       // end-snippet
+      // What the snippet promises: the explicit context is the one that counts, current or not.
+      ctx.cancel();
+      assertThatThrownBy(() -> process(ctx.context(), List.of("d")))
+          .isInstanceOf(CanceledException.class);
+      process(List.of("e")); // the current context (not ctx) is not cancelled
     }
   }
 

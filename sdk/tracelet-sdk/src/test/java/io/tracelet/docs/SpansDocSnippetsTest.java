@@ -10,6 +10,7 @@ import io.tracelet.logging.TraceletMdc;
 import io.tracelet.sdk.SpanLog;
 import io.tracelet.sdk.SpanTree;
 import io.tracelet.sdk.TraceletOpenTelemetry;
+import io.tracelet.testing.LogCapture;
 import io.tracelet.testing.TestTracing;
 import io.tracelet.trace.SpanScope;
 import io.tracelet.trace.Spans;
@@ -56,14 +57,19 @@ class SpansDocSnippetsTest {
 
   @Test
   void processors() {
-    // snippet: processors
-    SdkTracerProvider tracerProvider =
-        SdkTracerProvider.builder()
-            .addSpanProcessor(SpanLog.create(SpanLog.Mode.END))
-            .addSpanProcessor(SpanTree.builder().setMaxSpansPerTree(256).build())
-            .build();
-    // end-snippet
-    tracerProvider.close();
+    try (LogCapture spanLog = LogCapture.info(SpanLog.LOGGER_NAME)) {
+      // snippet: processors
+      SdkTracerProvider tracerProvider =
+          SdkTracerProvider.builder()
+              .addSpanProcessor(SpanLog.create(SpanLog.Mode.END))
+              .addSpanProcessor(SpanTree.builder().setMaxSpansPerTree(256).build())
+              .build();
+      // end-snippet
+      // What the snippet promises: every ended span reaches the span log.
+      tracerProvider.get("docs").spanBuilder("checkout").startSpan().end();
+      tracerProvider.close();
+      assertThat(spanLog.messages()).anySatisfy(line -> assertThat(line).contains("checkout"));
+    }
   }
 
   @Test
