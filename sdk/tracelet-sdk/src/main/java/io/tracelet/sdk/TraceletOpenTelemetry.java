@@ -13,7 +13,10 @@ import io.opentelemetry.sdk.trace.ReadableSpan;
 import io.opentelemetry.sdk.trace.SdkTracerProviderBuilder;
 import io.opentelemetry.sdk.trace.SpanProcessor;
 import io.tracelet.logging.TraceletMdc;
+import java.net.URI;
+import java.net.URISyntaxException;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
@@ -36,9 +39,12 @@ import org.slf4j.LoggerFactory;
  * }</pre>
  *
  * <p>Without any configuration, no exporter is used (traces, metrics and logs exporters default to
- * {@code none}) and spans only reach the span log. {@code OTEL_TRACES_EXPORTER=otlp} sends them to
- * {@code OTEL_EXPORTER_OTLP_ENDPOINT} over {@code http/protobuf} (port 4318, the default) or {@code
- * grpc} (4317). Tracelet's own settings, from environment or system properties:
+ * {@code none}) and spans only reach the span log; if only an OTLP endpoint is configured ({@code
+ * OTEL_EXPORTER_OTLP_ENDPOINT} or {@code OTEL_EXPORTER_OTLP_TRACES_ENDPOINT}), traces are exported
+ * with OTLP, as OpenTelemetry's own default would. One INFO line at start-up says where spans go.
+ * {@code OTEL_TRACES_EXPORTER=otlp} sends them to {@code OTEL_EXPORTER_OTLP_ENDPOINT} over {@code
+ * http/protobuf} (port 4318, the default) or {@code grpc} (4317). Tracelet's own settings, from
+ * environment or system properties:
  *
  * <ul>
  *   <li>{@code TRACELET_SPAN_LOG} / {@code tracelet.span.log}: {@code off}, {@code end} (default)
@@ -186,6 +192,7 @@ public final class TraceletOpenTelemetry implements AutoCloseable {
               AutoConfiguredOpenTelemetrySdk.builder()
                   .addPropertiesSupplier(Builder::defaults)
                   .addPropertiesCustomizer(config -> overrides)
+                  .addPropertiesCustomizer(Builder::tracesExporterDefault)
                   .addTracerProviderCustomizer(Builder::addTraceletProcessors)
                   .disableShutdownHook()
                   .build()
@@ -238,10 +245,83 @@ public final class TraceletOpenTelemetry implements AutoCloseable {
     // OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318.
     private static Map<String, String> defaults() {
       return Map.of(
-          "otel.traces.exporter", "none",
           "otel.metrics.exporter", "none",
           "otel.logs.exporter", "none",
           "otel.exporter.otlp.protocol", "http/protobuf");
+    }
+
+    /**
+     * Where spans go when {@code otel.traces.exporter} / {@code OTEL_TRACES_EXPORTER} is not set:
+     * to OTLP if an OTLP endpoint (generic or for traces) is configured, as the OpenTelemetry
+     * Operator and most platforms configure only the endpoint; otherwise nowhere but the span log,
+     * so that a newcomer without a collector sees spans and no export errors. Runs after the
+     * builder's own properties, so {@link #setProperty} counts as set.
+     */
+    private static Map<String, String> tracesExporterDefault(ConfigProperties config) {
+      if (config.getString("otel.traces.exporter") != null) {
+        return Map.of();
+      }
+      boolean endpoint =
+          config.getString("otel.exporter.otlp.endpoint") != null
+              || config.getString("otel.exporter.otlp.traces.endpoint") != null;
+      return Map.of("otel.traces.exporter", endpoint ? "otlp" : "none");
+    }
+
+    /** One line for the start-up log: where the spans of this SDK go. */
+    static String whereSpansGo(SpanLog.Mode mode, boolean tree, ConfigProperties config) {
+      List<String> places = new ArrayList<>();
+      if (mode != SpanLog.Mode.OFF) {
+        places.add("the span log (" + mode.name().toLowerCase(Locale.ROOT).replace('_', '-') + ")");
+      }
+      if (tree) {
+        places.add("the request span tree");
+      }
+      for (String exporter : config.getList("otel.traces.exporter", List.of())) {
+        if (exporter.equals("none")) {
+          continue;
+        }
+        if (exporter.equals("otlp")) {
+          String protocol =
+              config.getString(
+                  "otel.exporter.otlp.traces.protocol",
+                  config.getString("otel.exporter.otlp.protocol", "http/protobuf"));
+          String endpoint = config.getString("otel.exporter.otlp.traces.endpoint");
+          if (endpoint == null) {
+            String base = config.getString("otel.exporter.otlp.endpoint");
+            if (base == null) {
+              endpoint =
+                  protocol.equals("grpc")
+                      ? "http://localhost:4317"
+                      : "http://localhost:4318/v1/traces";
+            } else {
+              endpoint = protocol.equals("grpc") ? base : base.replaceAll("/+$", "") + "/v1/traces";
+            }
+          }
+          places.add("OTLP " + protocol + " at " + safeEndpoint(endpoint));
+        } else {
+          places.add("the " + SpanText.sanitizeName(exporter) + " exporter");
+        }
+      }
+      return places.isEmpty()
+          ? "nowhere (span log off, no exporter); trace IDs, propagation and the MDC still work"
+          : String.join(" and ", places);
+    }
+
+    /** The endpoint without user info, query or fragment (which could carry credentials). */
+    private static String safeEndpoint(String endpoint) {
+      try {
+        URI uri = new URI(endpoint.trim());
+        if (uri.getScheme() == null || uri.getHost() == null) {
+          return "(an endpoint that is not a URL)";
+        }
+        return uri.getScheme()
+            + "://"
+            + uri.getHost()
+            + (uri.getPort() >= 0 ? ":" + uri.getPort() : "")
+            + (uri.getRawPath() == null ? "" : uri.getRawPath());
+      } catch (URISyntaxException e) {
+        return "(an endpoint that is not a URL)";
+      }
     }
 
     private static SdkTracerProviderBuilder addTraceletProcessors(
@@ -284,6 +364,7 @@ public final class TraceletOpenTelemetry implements AutoCloseable {
         // and the MDC are the same whether the spans go anywhere or not.
         builder.addSpanProcessor(NoExportSpanProcessor.INSTANCE);
       }
+      logger.info("Tracelet: spans go to {}", whereSpansGo(mode, tree.equals("true"), config));
       return builder;
     }
 

@@ -126,6 +126,54 @@ class TraceletOpenTelemetryTest {
   }
 
   @Test
+  void onlyAnOtlpEndpoint_exportsWithOtlp_andTheStartUpLineSaysWhere() {
+    try (LogCapture setup = LogCapture.info(TraceletOpenTelemetry.class.getName());
+        TraceletOpenTelemetry otel =
+            quiet()
+                // Never reached: no span is started.
+                .setProperty("otel.exporter.otlp.endpoint", "http://user:secret@127.0.0.1:9")
+                .initialize()) {
+      assertThat(otel.openTelemetry().toString()).contains("OtlpHttpSpanExporter");
+      assertThat(setup.messages())
+          .singleElement()
+          .asString()
+          .isEqualTo(
+              "Tracelet: spans go to the span log (end) and OTLP http/protobuf at"
+                  + " http://127.0.0.1:9/v1/traces")
+          .doesNotContain("secret");
+    }
+  }
+
+  @Test
+  void aTracesEndpoint_alsoTurnsOtlpOn_butAnExplicitExporterWins() {
+    try (TraceletOpenTelemetry otel =
+        quiet()
+            .setProperty("otel.exporter.otlp.traces.endpoint", "http://127.0.0.1:9/t")
+            .initialize()) {
+      assertThat(otel.openTelemetry().toString()).contains("OtlpHttpSpanExporter");
+    }
+    GlobalOpenTelemetry.resetForTest();
+    try (TraceletOpenTelemetry otel =
+        quiet()
+            .setProperty("otel.exporter.otlp.endpoint", "http://127.0.0.1:9")
+            .setProperty("otel.traces.exporter", "none")
+            .initialize()) {
+      assertThat(otel.openTelemetry().toString()).doesNotContain("OtlpHttpSpanExporter");
+    }
+  }
+
+  @Test
+  void noExporterAndNoSpanLog_theStartUpLineSaysSpansGoNowhere() {
+    try (LogCapture setup = LogCapture.info(TraceletOpenTelemetry.class.getName());
+        TraceletOpenTelemetry otel = quiet().setProperty("tracelet.span.log", "off").initialize()) {
+      assertThat(setup.messages())
+          .singleElement()
+          .asString()
+          .startsWith("Tracelet: spans go to nowhere (span log off, no exporter)");
+    }
+  }
+
+  @Test
   void invalidSettings_failFastNamingTheSetting() {
     assertThatThrownBy(() -> quiet().setProperty("tracelet.span.log", "loud").initialize())
         .isInstanceOf(ConfigurationException.class)
