@@ -58,26 +58,9 @@ public final class DeadlineHeader {
     if (value == null) {
       return -1;
     }
-    int start = 0;
-    int end = value.length();
-    while (start < end && isOws(value.charAt(start))) {
-      start++;
-    }
-    while (end > start && isOws(value.charAt(end - 1))) {
-      end--;
-    }
-    int length = end - start;
-    if (length < 1 || length > MAX_DIGITS) {
-      return -1;
-    }
-    long millis = 0;
-    for (int i = start; i < end; i++) {
-      char c = value.charAt(i);
-      if (c < '0' || c > '9') {
-        return -1;
-      }
-      millis = millis * 10 + (c - '0');
-    }
+    int start = firstNonOws(value);
+    int end = endWithoutOws(value, start);
+    long millis = digits(value, start, end, MAX_DIGITS);
     return millis > 0 ? millis : -1;
   }
 
@@ -119,25 +102,14 @@ public final class DeadlineHeader {
     if (value == null) {
       return -1;
     }
-    int start = 0;
-    int end = value.length();
-    while (start < end && isOws(value.charAt(start))) {
-      start++;
-    }
-    while (end > start && isOws(value.charAt(end - 1))) {
-      end--;
-    }
-    int digits = end - start - 1;
-    if (digits < 1 || digits > GRPC_MAX_DIGITS) {
+    int start = firstNonOws(value);
+    int end = endWithoutOws(value, start);
+    if (end <= start) {
       return -1;
     }
-    long amount = 0;
-    for (int i = start; i < end - 1; i++) {
-      char c = value.charAt(i);
-      if (c < '0' || c > '9') {
-        return -1;
-      }
-      amount = amount * 10 + (c - '0');
+    long amount = digits(value, start, end - 1, GRPC_MAX_DIGITS);
+    if (amount < 0) {
+      return -1;
     }
     TimeUnit unit;
     switch (value.charAt(end - 1)) {
@@ -153,6 +125,42 @@ public final class DeadlineHeader {
     }
     // TimeUnit.toNanos saturates at Long.MAX_VALUE instead of overflowing.
     return unit.toNanos(amount);
+  }
+
+  /**
+   * The value of the ASCII digits in {@code [from, to)}, or {@code -1} unless there are 1 to {@code
+   * maxDigits} of them and nothing else.
+   */
+  private static long digits(CharSequence value, int from, int to, int maxDigits) {
+    int length = to - from;
+    if (length < 1 || length > maxDigits) {
+      return -1;
+    }
+    long n = 0;
+    for (int i = from; i < to; i++) {
+      char c = value.charAt(i);
+      if (c < '0' || c > '9') {
+        return -1;
+      }
+      n = n * 10 + (c - '0');
+    }
+    return n;
+  }
+
+  private static int firstNonOws(CharSequence value) {
+    int start = 0;
+    while (start < value.length() && isOws(value.charAt(start))) {
+      start++;
+    }
+    return start;
+  }
+
+  private static int endWithoutOws(CharSequence value, int start) {
+    int end = value.length();
+    while (end > start && isOws(value.charAt(end - 1))) {
+      end--;
+    }
+    return end;
   }
 
   private static boolean isOws(char c) {

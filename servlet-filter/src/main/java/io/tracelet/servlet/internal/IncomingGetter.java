@@ -91,7 +91,7 @@ public final class IncomingGetter implements TextMapGetter<HeaderSource> {
         List<String> baggage = baggage(carrier.values(key));
         return baggage.isEmpty() ? null : String.join(",", baggage);
       case "uber-trace-id":
-        // OpenTelemetry's Jaeger propagator (1.67) URL-decodes a value without ':' and lets
+        // OpenTelemetry's Jaeger propagator up to 1.67 URL-decodes a value without ':' and lets
         // URLDecoder's IllegalArgumentException for a bad %-escape out of extract(), so one hostile
         // header would end the extraction (and the other propagators of a composite). Found by
         // fuzzing (ServerTracingFuzzTest); such a value is treated as absent.
