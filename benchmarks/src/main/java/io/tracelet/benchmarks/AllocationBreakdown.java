@@ -13,14 +13,12 @@ import io.tracelet.RequestId;
 import io.tracelet.logging.TraceletMdc;
 import io.tracelet.servlet.TracingConfig;
 import io.tracelet.servlet.TracingFilter;
-import io.tracelet.servlet.internal.DisconnectDetector;
-import io.tracelet.servlet.internal.Exchange;
-import io.tracelet.servlet.internal.HeaderSink;
-import io.tracelet.servlet.internal.HeaderSource;
-import io.tracelet.servlet.internal.IncomingGetter;
-import io.tracelet.servlet.internal.RequestInfo;
-import io.tracelet.servlet.internal.ServerTracing;
-import io.tracelet.servlet.internal.Settings;
+import io.tracelet.servlet.internal.container.DisconnectDetector;
+import io.tracelet.servlet.internal.propagation.IncomingGetter;
+import io.tracelet.servlet.internal.server.Exchange;
+import io.tracelet.servlet.internal.server.HeaderSink;
+import io.tracelet.servlet.internal.server.ServerTracing;
+import io.tracelet.servlet.internal.settings.Settings;
 import io.tracelet.servlet.jetty.JettyDisconnectDetector;
 import jakarta.servlet.DispatcherType;
 import jakarta.servlet.Filter;
@@ -369,10 +367,7 @@ public final class AllocationBreakdown {
             n -> null,
             n -> null);
     ServerTracing core = new ServerTracing(settings, otel, propagator);
-    HeaderSource headers = new FixedHeaders("Host", "localhost", "traceparent", TRACEPARENT);
-    RequestInfo info =
-        new RequestInfo(
-            "GET", "/hello", "/hello", null, "http", "localhost", 80, "0.0.0.0", "/hello");
+    FixedHeaders headers = new FixedHeaders("Host", "localhost", "traceparent", TRACEPARENT);
     Span remote =
         Span.fromContext(propagator.extract(Context.root(), headers, IncomingGetter.INSTANCE));
     var tracer = otel.getTracer("breakdown");
@@ -403,9 +398,9 @@ public final class AllocationBreakdown {
         "CancellableContext.withTimeout(30 s) + close",
         () -> CancellableContext.withTimeout(Context.root(), Duration.ofSeconds(30)).close());
     steps.put(
-        "ServerTracing.begin + Exchange.finish (all of the above)",
-        () -> core.begin(info, headers).finish(200, null, true, null));
-    Exchange held = core.begin(info, headers);
+        "ServerTracing.begin + end (all of the above, response headers to a sink)",
+        () -> core.end(core.begin(headers, DISCARD), 200, null, true, null));
+    Exchange held = core.start(headers, null);
     steps.put(
         "makeCurrent + close of the request context",
         () -> {
@@ -415,11 +410,11 @@ public final class AllocationBreakdown {
         });
     steps.put(
         "response headers: names and values handed to a sink",
-        () -> held.writeResponseHeaders(DISCARD));
+        () -> core.writeResponseHeaders(held, DISCARD));
     for (Map.Entry<String, Runnable> step : steps.entrySet()) {
       System.out.printf("  %-56s %,6d B%n", step.getKey(), perCall(step.getValue()));
     }
-    held.finish(200, null, true, null);
+    core.end(held, 200, null, true, null);
     otel.close();
     System.out.println();
   }

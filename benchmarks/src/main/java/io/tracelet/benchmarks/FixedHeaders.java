@@ -1,14 +1,15 @@
 package io.tracelet.benchmarks;
 
-import io.tracelet.servlet.internal.HeaderSource;
+import io.tracelet.servlet.internal.server.ServerRequest;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A fixed set of request headers, looked up the way a servlet container does (case-insensitively,
- * by a scan): the header source the benchmarks hand to the filter's core and to propagators.
+ * A fixed {@code GET /hello} request with a fixed set of headers, looked up the way a servlet
+ * container does (case-insensitively, by a scan): the request the benchmarks hand to the filter's
+ * core and to propagators.
  */
-final class FixedHeaders implements HeaderSource {
+final class FixedHeaders implements ServerRequest {
   private final String[] names;
   private final String[] values;
 
@@ -62,5 +63,50 @@ final class FixedHeaders implements HeaderSource {
       }
     }
     return found;
+  }
+
+  @Override
+  public String method() {
+    return "GET";
+  }
+
+  @Override
+  public String path() {
+    return "/hello";
+  }
+
+  @Override
+  public String pathInContext() {
+    return "/hello";
+  }
+
+  @Override
+  public String query() {
+    return null;
+  }
+
+  @Override
+  public String scheme() {
+    return "http";
+  }
+
+  @Override
+  public String serverAddress() {
+    return "localhost";
+  }
+
+  @Override
+  public int serverPort() {
+    return 80;
+  }
+
+  @Override
+  public String clientAddress() {
+    return "0.0.0.0";
+  }
+
+  @Override
+  public String mappingRoute() {
+    return "/hello";
   }
 }

@@ -6,10 +6,9 @@ import io.opentelemetry.context.Context;
 import io.opentelemetry.context.propagation.TextMapGetter;
 import io.opentelemetry.context.propagation.TextMapPropagator;
 import io.opentelemetry.context.propagation.TextMapSetter;
-import io.tracelet.servlet.internal.FilterMetrics;
-import io.tracelet.servlet.internal.IncomingGetter;
-import io.tracelet.servlet.internal.IsolatedPropagator;
-import io.tracelet.servlet.internal.TraceStateCodec;
+import io.tracelet.servlet.internal.propagation.IncomingGetter;
+import io.tracelet.servlet.internal.propagation.IsolatedPropagator;
+import io.tracelet.servlet.internal.propagation.TraceStateCodec;
 import java.util.Collection;
 import java.util.List;
 import java.util.Objects;
@@ -48,7 +47,8 @@ public final class OutboundPropagator implements TextMapPropagator {
     // Isolated so a propagator that throws while injecting never fails the outbound call; the
     // filter's own propagator is already isolated (and counted), anything else is wrapped here.
     return new OutboundPropagator(
-        IsolatedPropagator.wrap(Objects.requireNonNull(delegate, "delegate"), FilterMetrics.NOOP),
+        IsolatedPropagator.wrap(
+            Objects.requireNonNull(delegate, "delegate"), IsolatedPropagator.FailureCounter.NONE),
         Set.copyOf(baggageAllowList));
   }
 

@@ -1,48 +1,145 @@
 package io.tracelet.servlet;
 
-import io.tracelet.servlet.internal.Exchange;
-import io.tracelet.servlet.internal.HeaderSink;
+import io.tracelet.servlet.internal.container.DisconnectDetector;
+import io.tracelet.servlet.internal.server.Exchange;
+import io.tracelet.servlet.internal.server.Exchange.FailureKind;
+import io.tracelet.servlet.internal.server.HeaderSink;
+import io.tracelet.servlet.internal.server.ServerRequest;
+import io.tracelet.servlet.internal.server.ServerTracing;
 import jakarta.servlet.AsyncContext;
 import jakarta.servlet.AsyncEvent;
 import jakarta.servlet.AsyncListener;
+import jakarta.servlet.http.HttpServletMapping;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Enumeration;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * A request's exchange, kept as a request attribute once an asynchronous cycle starts so that
- * asynchronous dispatches resume it, and the {@link AsyncListener} that finishes it when an
- * asynchronous request ends.
- *
- * <p>It is also where the exchange writes its response headers ({@link HeaderSink}) and what the
- * disconnect detector runs when the client leaves ({@link Runnable}): one object per request
- * instead of three (the filter's allocation per request is measured in docs/performance.md).
+ * The servlet side of one traced request, and its one owner: the request adapter the handler reads
+ * ({@link ServerRequest}), where it writes the response headers ({@link HeaderSink}), what the
+ * disconnect detector runs when the client leaves ({@link Runnable}), and the {@link AsyncListener}
+ * that ends an asynchronous request. Synchronous and asynchronous requests end through the same
+ * {@link #afterChain} and {@link #end}. One object per request instead of five (the filter's
+ * allocation per request is measured in benchmarks/README.md).
  */
-final class RequestState implements AsyncListener, HeaderSink, Runnable {
+final class RequestState implements ServerRequest, HeaderSink, Runnable, AsyncListener {
+
+  private static final Logger log = LoggerFactory.getLogger(TracingFilter.class);
 
   private static final AtomicIntegerFieldUpdater<RequestState> LISTENING =
       AtomicIntegerFieldUpdater.newUpdater(RequestState.class, "listening");
 
-  final Exchange exchange;
   final HttpServletRequest request;
   final HttpServletResponse response;
+  private final ServerTracing handler;
+  // Set once by begin(), before this object is handed to any other thread (the detector's watch
+  // and the async listener are registered after it, through synchronized container calls).
+  private Exchange exchange;
   private volatile int listening;
 
-  RequestState(Exchange exchange, HttpServletRequest request, HttpServletResponse response) {
-    this.exchange = exchange;
+  private RequestState(
+      ServerTracing handler, HttpServletRequest request, HttpServletResponse response) {
+    this.handler = handler;
     this.request = request;
     this.response = response;
   }
 
-  /** Whether an asynchronous cycle was seen, so that the listener finishes the exchange. */
+  /**
+   * Starts tracing {@code request}: the handler builds its context and writes the response headers,
+   * and {@code detector} starts watching for a client that leaves. Null when our own code failed
+   * (the request then runs untraced).
+   */
+  static RequestState begin(
+      ServerTracing handler,
+      DisconnectDetector detector,
+      HttpServletRequest request,
+      HttpServletResponse response) {
+    RequestState state = new RequestState(handler, request, response);
+    Exchange exchange = handler.begin(state, state);
+    if (exchange == null) {
+      return null;
+    }
+    state.exchange = exchange;
+    try {
+      exchange.setWatch(detector.watch(request, state));
+    } catch (RuntimeException e) {
+      handler.failed(e);
+    }
+    return state;
+  }
+
+  Exchange exchange() {
+    return exchange;
+  }
+
+  /**
+   * Records the outcome once the application returned or threw, and ends the request unless an
+   * asynchronous cycle is under way (the listener ends it then). Returns whether {@code failure}
+   * was answered here and must not be rethrown: a client that left is logged, not reported, and a
+   * deadline that passed before anything was committed is answered with 504.
+   */
+  boolean afterChain(Throwable failure) {
+    boolean absorbed = false;
+    Throwable toRecord = failure;
+    try {
+      boolean async = isListening() || request.isAsyncStarted();
+      if (failure != null) {
+        FailureKind kind = exchange.classify(failure);
+        if (kind == FailureKind.CLIENT_GONE) {
+          log.info(
+              "Tracelet: request {} cancelled because the client disconnected",
+              exchange.requestId());
+          absorbed = true;
+          toRecord = null;
+        } else if (kind == FailureKind.DEADLINE_EXCEEDED
+            && !response.isCommitted()
+            && !request.isAsyncStarted()) {
+          response.sendError(HttpServletResponse.SC_GATEWAY_TIMEOUT);
+          absorbed = true;
+        }
+      }
+      if (async) {
+        exchange.recordFailure(toRecord);
+        if (!isListening() && request.isAsyncStarted()) {
+          // Async started on the unwrapped request: listen from now on.
+          onStartAsync(request.getAsyncContext());
+        }
+      } else {
+        end(toRecord);
+      }
+    } catch (IOException | RuntimeException e) {
+      handler.failed(e);
+      handler.end(exchange, response.getStatus(), failure, response.isCommitted(), null);
+    }
+    return absorbed;
+  }
+
+  /** Ends the request: the handler records the outcome, ends the span, closes the context. */
+  void end(Throwable failure) {
+    handler.end(
+        exchange,
+        response.getStatus(),
+        failure,
+        response.isCommitted(),
+        TracingFilter.routeOf(request));
+  }
+
+  /** Whether an asynchronous cycle was seen, so that the listener ends the request. */
   boolean isListening() {
     return listening != 0;
   }
 
   /**
    * Registers this listener on the first asynchronous cycle; later cycles re-register it in {@link
-   * #onStartAsync}. Returns an async context whose {@code start(Runnable)} runs in the request
-   * context.
+   * #onStartAsync(AsyncEvent)}. Returns an async context whose {@code start(Runnable)} runs in the
+   * request context.
    */
   AsyncContext onStartAsync(AsyncContext asyncContext) {
     if (LISTENING.compareAndSet(this, 0, 1)) {
@@ -54,26 +151,25 @@ final class RequestState implements AsyncListener, HeaderSink, Runnable {
     return new TracingAsyncContext(asyncContext, exchange.context());
   }
 
-  /** Sets a response header of the exchange. */
+  // --- HeaderSink: the response headers, written before the application runs.
+
   @Override
   public void set(String name, String value) {
     response.setHeader(name, value);
   }
 
-  /** The client disconnected: cancels the request context. */
+  // --- Runnable: the client disconnected.
+
   @Override
   public void run() {
     exchange.clientDisconnected();
   }
 
-  void finish(Throwable failure) {
-    exchange.finish(
-        response.getStatus(), failure, response.isCommitted(), TracingFilter.routeOf(request));
-  }
+  // --- AsyncListener
 
   @Override
   public void onComplete(AsyncEvent event) {
-    finish(null);
+    end(null);
   }
 
   @Override
@@ -90,5 +186,114 @@ final class RequestState implements AsyncListener, HeaderSink, Runnable {
   public void onStartAsync(AsyncEvent event) {
     // The container drops listeners when an asynchronous cycle starts again: stay registered.
     event.getAsyncContext().addListener(this, request, response);
+  }
+
+  // --- ServerRequest: read from the servlet request when the handler asks, nothing copied.
+
+  @Override
+  public String method() {
+    return request.getMethod();
+  }
+
+  @Override
+  public String path() {
+    return request.getRequestURI();
+  }
+
+  @Override
+  public String pathInContext() {
+    String servletPath = request.getServletPath();
+    String pathInfo = request.getPathInfo();
+    // Concatenated only when both parts are there: usually one of them is empty.
+    String path;
+    if (pathInfo == null || pathInfo.isEmpty()) {
+      path = servletPath == null ? "" : servletPath;
+    } else if (servletPath == null || servletPath.isEmpty()) {
+      path = pathInfo;
+    } else {
+      path = servletPath + pathInfo;
+    }
+    return path.isEmpty() ? "/" : path;
+  }
+
+  @Override
+  public String query() {
+    return request.getQueryString();
+  }
+
+  @Override
+  public String scheme() {
+    return request.getScheme();
+  }
+
+  @Override
+  public String serverAddress() {
+    return request.getServerName();
+  }
+
+  @Override
+  public int serverPort() {
+    return request.getServerPort();
+  }
+
+  @Override
+  public String clientAddress() {
+    return request.getRemoteAddr();
+  }
+
+  /**
+   * The route from the servlet mapping: the pattern of an exact, path or extension mapping, under
+   * the context path. The default servlet ({@code /}) matches every path, so it names no route.
+   */
+  @Override
+  public String mappingRoute() {
+    HttpServletMapping mapping = request.getHttpServletMapping();
+    if (mapping == null || mapping.getMappingMatch() == null) {
+      return null;
+    }
+    String contextPath = request.getContextPath() == null ? "" : request.getContextPath();
+    String pattern = mapping.getPattern();
+    return switch (mapping.getMappingMatch()) {
+      case EXACT, PATH -> contextPath.isEmpty() ? pattern : contextPath + pattern;
+      case EXTENSION -> contextPath + "/" + pattern;
+      case CONTEXT_ROOT -> contextPath + "/";
+      case DEFAULT -> null;
+    };
+  }
+
+  // The request's headers (HeaderSource); servlet header lookup ignores case.
+
+  @Override
+  public Iterable<String> names() {
+    Enumeration<String> names = request.getHeaderNames();
+    return names == null ? List.of() : Collections.list(names);
+  }
+
+  @Override
+  public List<String> values(String name) {
+    Enumeration<String> values = request.getHeaders(name);
+    if (values == null || !values.hasMoreElements()) {
+      return List.of();
+    }
+    List<String> out = new ArrayList<>(2);
+    while (values.hasMoreElements()) {
+      out.add(values.nextElement());
+    }
+    return out;
+  }
+
+  @Override
+  public String first(String name) {
+    return request.getHeader(name);
+  }
+
+  @Override
+  public String single(String name) {
+    Enumeration<String> values = request.getHeaders(name);
+    if (values == null || !values.hasMoreElements()) {
+      return null;
+    }
+    String value = values.nextElement();
+    return values.hasMoreElements() ? null : value;
   }
 }

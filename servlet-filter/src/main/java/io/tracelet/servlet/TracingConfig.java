@@ -2,9 +2,8 @@ package io.tracelet.servlet;
 
 import io.opentelemetry.api.OpenTelemetry;
 import io.opentelemetry.context.propagation.TextMapPropagator;
-import io.tracelet.servlet.internal.FilterMetrics;
-import io.tracelet.servlet.internal.IsolatedPropagator;
-import io.tracelet.servlet.internal.SettingParsers;
+import io.tracelet.servlet.internal.propagation.IsolatedPropagator;
+import io.tracelet.servlet.internal.settings.SettingParsers;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -33,11 +32,17 @@ public final class TracingConfig {
   /** Every setting, with its names in each source and its default. */
   public enum Setting {
     /** The header that carries the request ID, in and out. */
-    REQUEST_ID_HEADER("request-id-header", "header name", "X-Request-ID", "X-Correlation-ID"),
+    REQUEST_ID_HEADER(
+        "request-id-header",
+        "header name",
+        "X-Request-ID",
+        "X-Correlation-ID",
+        SettingParsers.HEADER_NAME),
     /** Whether incoming trace context, request ID, baggage and deadline are trusted. */
-    TRUST_INCOMING("trust-incoming", "boolean", "true", "false"),
+    TRUST_INCOMING("trust-incoming", "boolean", "true", "false", SettingParsers.BOOLEAN),
     /** The longest a request may take; {@code none} for no limit. */
-    REQUEST_TIMEOUT("request-timeout", "duration or none", "none", "2s"),
+    REQUEST_TIMEOUT(
+        "request-timeout", "duration or none", "none", "2s", SettingParsers.OPTIONAL_DURATION),
     /**
      * The header that carries the caller's remaining time, in milliseconds ({@code
      * x-envoy-expected-rq-timeout-ms} from Envoy is one) or, for {@code grpc-timeout}, in the gRPC
@@ -47,34 +52,44 @@ public final class TracingConfig {
         "deadline-header",
         "header name or none",
         "X-Request-Timeout-Ms",
-        "x-envoy-expected-rq-timeout-ms"),
+        "x-envoy-expected-rq-timeout-ms",
+        SettingParsers.OPTIONAL_HEADER_NAME),
     /** The longest deadline accepted from the deadline header. */
-    MAX_INCOMING_TIMEOUT("max-incoming-timeout", "duration", "30s", "10s"),
+    MAX_INCOMING_TIMEOUT("max-incoming-timeout", "duration", "30s", "10s", SettingParsers.DURATION),
     /** Paths (within the context, globs with {@code *} and {@code **}) that get no span. */
-    EXCLUDED_PATHS("excluded-paths", "comma-separated globs", "", "/health,/metrics/**"),
+    EXCLUDED_PATHS(
+        "excluded-paths",
+        "comma-separated globs",
+        "",
+        "/health,/metrics/**",
+        SettingParsers.PATH_GLOBS),
     /** Whether the request ID is echoed in the response. */
-    RESPONSE_REQUEST_ID("response-request-id", "boolean", "true", "false"),
+    RESPONSE_REQUEST_ID("response-request-id", "boolean", "true", "false", SettingParsers.BOOLEAN),
     /** Whether the W3C {@code traceresponse} header is written. */
-    RESPONSE_TRACERESPONSE("response-traceresponse", "boolean", "true", "false"),
+    RESPONSE_TRACERESPONSE(
+        "response-traceresponse", "boolean", "true", "false", SettingParsers.BOOLEAN),
     /** Whether an {@code X-Trace-ID} header is written. */
-    RESPONSE_TRACE_ID("response-trace-id", "boolean", "false", "true"),
+    RESPONSE_TRACE_ID("response-trace-id", "boolean", "false", "true", SettingParsers.BOOLEAN),
     /** Whether a {@code Server-Timing: traceparent;desc="..."} header is written. */
-    RESPONSE_SERVER_TIMING("response-server-timing", "boolean", "false", "true"),
+    RESPONSE_SERVER_TIMING(
+        "response-server-timing", "boolean", "false", "true", SettingParsers.BOOLEAN),
     /**
      * Whether a client that leaves is noticed while the application works (Jetty 12 only). Off
      * saves the per-request cost of the read probe (see docs/performance.md); deadlines still
      * cancel.
      */
-    DETECT_DISCONNECT("detect-disconnect", "boolean", "true", "false"),
+    DETECT_DISCONNECT("detect-disconnect", "boolean", "true", "false", SettingParsers.BOOLEAN),
     /** Query parameters whose values are replaced by {@code REDACTED} in {@code url.query}. */
     REDACT_QUERY_PARAMS(
         "redact-query-params",
         "comma-separated names",
         "AWSAccessKeyId,Signature,sig,X-Goog-Signature,access_token,token,password,api_key,apikey,"
             + "secret,client_secret",
-        "token,session"),
+        "token,session",
+        SettingParsers.LOWER_CASE_SET),
     /** Baggage keys that outbound calls may forward. */
-    BAGGAGE_ALLOW_LIST("baggage-allow-list", "comma-separated keys", "", "tenant,user.tier"),
+    BAGGAGE_ALLOW_LIST(
+        "baggage-allow-list", "comma-separated keys", "", "tenant,user.tier", SettingParsers.LIST),
     /**
      * The propagators to read incoming context with; empty means the OpenTelemetry instance's, then
      * {@code otel.propagators} / {@code OTEL_PROPAGATORS}, then {@code tracecontext,baggage}.
@@ -83,18 +98,36 @@ public final class TracingConfig {
         "propagators",
         "comma-separated: tracecontext, baggage, b3, b3multi, jaeger, ottrace, none",
         "",
-        "tracecontext,baggage,b3multi");
+        "tracecontext,baggage,b3multi",
+        SettingParsers.PROPAGATORS);
 
     private final String key;
     private final String type;
     private final String defaultValue;
     private final String example;
+    private final SettingParsers.Parser parser;
 
-    Setting(String key, String type, String defaultValue, String example) {
+    Setting(
+        String key,
+        String type,
+        String defaultValue,
+        String example,
+        SettingParsers.Parser parser) {
       this.key = key;
       this.type = type;
       this.defaultValue = defaultValue;
       this.example = example;
+      this.parser = parser;
+    }
+
+    /**
+     * The value parsed into this setting's type (a {@code Boolean}, a {@code Duration}, a header
+     * name, ...); {@code source} says where the text came from, for the error message.
+     *
+     * @throws IllegalArgumentException naming the setting, the source and what is accepted
+     */
+    public Object parse(String value, String source) {
+      return parser.parse(key, Objects.requireNonNull(value, key), source);
     }
 
     /** The init-param name, for example {@code request-timeout}. */
@@ -207,7 +240,7 @@ public final class TracingConfig {
     /** Sets {@code setting} as text; validated at once. */
     public Builder set(Setting setting, String value) {
       Objects.requireNonNull(value, setting.key());
-      SettingParsers.validate(setting, value, "builder");
+      setting.parse(value, "the TracingConfig builder");
       values.put(setting, value);
       return this;
     }
@@ -302,7 +335,7 @@ public final class TracingConfig {
       for (TextMapPropagator p : propagators) {
         parts.add(Objects.requireNonNull(p, "propagator"));
       }
-      this.propagator = IsolatedPropagator.of(parts, FilterMetrics.NOOP);
+      this.propagator = IsolatedPropagator.of(parts, IsolatedPropagator.FailureCounter.NONE);
       return this;
     }
 

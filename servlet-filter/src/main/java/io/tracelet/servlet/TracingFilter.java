@@ -2,20 +2,10 @@ package io.tracelet.servlet;
 
 import io.opentelemetry.api.GlobalOpenTelemetry;
 import io.opentelemetry.api.OpenTelemetry;
-import io.opentelemetry.api.baggage.propagation.W3CBaggagePropagator;
-import io.opentelemetry.api.trace.propagation.W3CTraceContextPropagator;
-import io.opentelemetry.context.Context;
 import io.opentelemetry.context.Scope;
-import io.opentelemetry.context.propagation.TextMapPropagator;
-import io.tracelet.servlet.internal.DisconnectDetector;
-import io.tracelet.servlet.internal.Exchange;
-import io.tracelet.servlet.internal.Exchange.FailureKind;
-import io.tracelet.servlet.internal.Failures;
-import io.tracelet.servlet.internal.FilterMetrics;
-import io.tracelet.servlet.internal.IsolatedPropagator;
-import io.tracelet.servlet.internal.RequestInfo;
-import io.tracelet.servlet.internal.ServerTracing;
-import io.tracelet.servlet.internal.Settings;
+import io.tracelet.servlet.internal.container.DisconnectDetector;
+import io.tracelet.servlet.internal.container.DisconnectDetectors;
+import io.tracelet.servlet.internal.server.ServerTracing;
 import jakarta.servlet.DispatcherType;
 import jakarta.servlet.Filter;
 import jakarta.servlet.FilterChain;
@@ -25,20 +15,14 @@ import jakarta.servlet.ServletException;
 import jakarta.servlet.ServletRequest;
 import jakarta.servlet.ServletRequestWrapper;
 import jakarta.servlet.ServletResponse;
-import jakarta.servlet.http.HttpServletMapping;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
-import java.util.ArrayList;
 import java.util.Collections;
-import java.util.List;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Function;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * Gives every request its context: trace context and request ID read from the headers (or created),
@@ -79,16 +63,7 @@ public final class TracingFilter implements Filter {
 
   static final String STATE_ATTRIBUTE = RequestState.class.getName();
 
-  private static final String JETTY_REQUEST = "org.eclipse.jetty.server.Request";
-  private static final String JETTY_DETECTOR = "io.tracelet.servlet.jetty.JettyDisconnectDetector";
-
-  private static final Logger log = LoggerFactory.getLogger(TracingFilter.class);
-
   private final TracingConfig config;
-  private final LongAdder leakedContexts = new LongAdder();
-  private final LongAdder joinedContexts = new LongAdder();
-  private final AtomicBoolean leakLogged = new AtomicBoolean();
-  private final AtomicBoolean failureLogged = new AtomicBoolean();
   private volatile ServerTracing core;
   private volatile DisconnectDetector detector = DisconnectDetector.NONE;
   private volatile OutboundPropagator outbound;
@@ -131,53 +106,23 @@ public final class TracingFilter implements Filter {
       ServletContext servletContext,
       Function<String, String> systemProperty,
       Function<String, String> environment) {
-    List<String> unknown = new ArrayList<>();
-    for (String name : params.keySet()) {
-      if (TracingConfig.Setting.forKey(name) == null) {
-        unknown.add(name);
-      }
-    }
-    if (!unknown.isEmpty()) {
-      throw new IllegalArgumentException(
-          "unknown init-param "
-              + unknown
-              + "; the Tracelet settings are "
-              + TracingConfig.settingNames());
-    }
-    Settings settings = Settings.resolve(config, params::get, systemProperty, environment);
-    OpenTelemetry otel = openTelemetry(servletContext);
-    if (ServerTracing.isNoop(otel)) {
-      // Once per filter, at start-up: the most common reason for "no traces" is that nothing
-      // installed an SDK, and without this line it looks as if Tracelet dropped them.
-      log.warn(
-          "Tracelet: no OpenTelemetry SDK is set up (the OpenTelemetry in use is a no-op), so no"
-              + " spans are recorded; requests are still served, with trace IDs, request IDs and"
-              + " deadlines. To record spans, set one up before the filter starts: call"
-              + " TraceletOpenTelemetry.initialize() (tracelet-sdk), pass an OpenTelemetry in"
-              + " TracingConfig.builder().openTelemetry(..), or run the OpenTelemetry Java agent.");
-    }
-    FilterMetrics metrics = new FilterMetrics(otel);
-    TextMapPropagator configured =
-        config.propagator() != null
-            ? config.propagator()
-            : incomingPropagator(settings, otel, systemProperty, environment);
-    // Re-wrapped with this filter's counters; the parts listed by name or in the builder stay
-    // separately isolated.
-    IsolatedPropagator propagator = IsolatedPropagator.of(List.of(configured), metrics);
-    core = new ServerTracing(settings, otel, propagator, metrics);
-    outbound = OutboundPropagator.wrap(propagator, settings.baggageAllowList());
+    ServerTracing handler =
+        ServerTracing.create(
+            config, params, openTelemetry(servletContext), systemProperty, environment);
+    outbound = OutboundPropagator.wrap(handler.propagator(), handler.settings().baggageAllowList);
     if (servletContext != null
         && servletContext.getAttribute(OUTBOUND_PROPAGATOR_ATTRIBUTE) == null) {
       servletContext.setAttribute(OUTBOUND_PROPAGATOR_ATTRIBUTE, outbound);
     }
     detector =
-        settings.detectDisconnect()
-            ? chooseDetector(TracingFilter.class.getClassLoader())
+        handler.settings().detectDisconnect
+            ? DisconnectDetectors.forContainer(TracingFilter.class.getClassLoader())
             : DisconnectDetector.NONE;
+    core = handler;
   }
 
   private static Map<String, String> initParams(FilterConfig filterConfig) {
-    Map<String, String> params = new java.util.LinkedHashMap<>();
+    Map<String, String> params = new LinkedHashMap<>();
     if (filterConfig.getInitParameterNames() != null) {
       for (String name : Collections.list(filterConfig.getInitParameterNames())) {
         params.put(name, filterConfig.getInitParameter(name));
@@ -198,50 +143,6 @@ public final class TracingFilter implements Filter {
     return GlobalOpenTelemetry.get();
   }
 
-  /**
-   * The propagator for incoming requests: the builder's, else the {@code propagators} setting, else
-   * the OpenTelemetry instance's (when it has any), else {@code otel.propagators} / {@code
-   * OTEL_PROPAGATORS}, else W3C trace context and baggage.
-   */
-  static TextMapPropagator incomingPropagator(
-      Settings settings,
-      OpenTelemetry otel,
-      Function<String, String> systemProperty,
-      Function<String, String> environment) {
-    TextMapPropagator fromConfig = settings.propagators();
-    if (fromConfig != null) {
-      return fromConfig;
-    }
-    TextMapPropagator fromOtel = otel.getPropagators().getTextMapPropagator();
-    if (!fromOtel.fields().isEmpty()) {
-      return fromOtel;
-    }
-    TextMapPropagator fromEnv = Settings.otelPropagators(systemProperty, environment);
-    if (fromEnv != null) {
-      return fromEnv;
-    }
-    return IsolatedPropagator.of(
-        List.of(W3CTraceContextPropagator.getInstance(), W3CBaggagePropagator.getInstance()),
-        FilterMetrics.NOOP);
-  }
-
-  /**
-   * The Jetty adapter when Jetty's server classes and the adapter are both loadable; elsewhere
-   * nothing detects a client that leaves (deadlines still cancel everywhere).
-   */
-  static DisconnectDetector chooseDetector(ClassLoader loader) {
-    try {
-      Class.forName(JETTY_REQUEST, false, loader);
-      Class<?> type = Class.forName(JETTY_DETECTOR, true, loader);
-      return (DisconnectDetector) type.getConstructor().newInstance();
-    } catch (ClassNotFoundException | LinkageError e) {
-      return DisconnectDetector.NONE;
-    } catch (ReflectiveOperationException | RuntimeException e) {
-      log.warn("Tracelet: the Jetty disconnect detector could not be created", e);
-      return DisconnectDetector.NONE;
-    }
-  }
-
   /** The propagator outbound clients should inject with (baggage limited to the allow-list). */
   public OutboundPropagator outboundPropagator() {
     OutboundPropagator p = outbound;
@@ -256,7 +157,8 @@ public final class TracingFilter implements Filter {
    * from the root context instead).
    */
   public long leakedContextCount() {
-    return leakedContexts.sum();
+    ServerTracing c = core;
+    return c == null ? 0 : c.leakedContextCount();
   }
 
   /**
@@ -265,7 +167,8 @@ public final class TracingFilter implements Filter {
    * of their own.
    */
   public long joinedContextCount() {
-    return joinedContexts.sum();
+    ServerTracing c = core;
+    return c == null ? 0 : c.joinedContextCount();
   }
 
   /**
@@ -300,7 +203,8 @@ public final class TracingFilter implements Filter {
     }
     DispatcherType type = request.getDispatcherType();
     if (type == DispatcherType.ASYNC && existing instanceof RequestState state) {
-      resume(state, request, response, chain);
+      // An asynchronous dispatch continues in the request's context.
+      runInContext(state, request, response, chain);
       return;
     }
     if (type != DispatcherType.REQUEST || existing != null) {
@@ -308,20 +212,33 @@ public final class TracingFilter implements Filter {
       chain.doFilter(req, res);
       return;
     }
-    RequestState state = begin(c, request, response);
+    RequestState state = RequestState.begin(c, detector, request, response);
     if (state == null) {
       chain.doFilter(req, res);
       return;
     }
-    try (Scope ignored = state.exchange.context().makeCurrent()) {
+    runInContext(state, request, response, chain);
+  }
+
+  /**
+   * Calls the chain once in the request's context, with the request and response of this dispatch
+   * (an asynchronous dispatch may hand over others than the first); the state records the outcome.
+   */
+  private static void runInContext(
+      RequestState state,
+      HttpServletRequest request,
+      HttpServletResponse response,
+      FilterChain chain)
+      throws IOException, ServletException {
+    try (Scope ignored = state.exchange().context().makeCurrent()) {
       chain.doFilter(new TracingRequest(request, state), response);
     } catch (Throwable t) {
-      if (!afterChain(state, t)) {
+      if (!state.afterChain(t)) {
         throw t;
       }
       return;
     }
-    afterChain(state, null);
+    state.afterChain(null);
   }
 
   /**
@@ -340,165 +257,9 @@ public final class TracingFilter implements Filter {
     return null;
   }
 
-  /** Our part before the application runs; null when it failed (the request then runs untraced). */
-  private RequestState begin(
-      ServerTracing c, HttpServletRequest request, HttpServletResponse response) {
-    Exchange exchange = null;
-    try {
-      Context entry = Context.current();
-      Context outer = null;
-      if (entry == Context.root()) {
-        // The usual case: nothing in front of us set a context.
-      } else if (ServerTracing.isOuterRequestContext(entry)) {
-        // An outer instrumentation of this request (the OpenTelemetry Java agent's server span):
-        // join it rather than start a second server span in a trace of its own.
-        outer = entry;
-        joinedContexts.increment();
-      } else {
-        // A pooled thread still carrying someone's context: a scope was not closed. Inheriting it
-        // would mix another request's trace and values into this one.
-        leakedContexts.increment();
-        if (leakLogged.compareAndSet(false, true)) {
-          log.warn(
-              "Tracelet: a request thread still carried a context from earlier code (a Scope was"
-                  + " not closed); requests start from the root context. Counted in"
-                  + " TracingFilter.leakedContextCount(); logged once.");
-        }
-      }
-      exchange = c.begin(requestInfo(request), new ServletHeaders(request), outer);
-      RequestState state = new RequestState(exchange, request, response);
-      exchange.writeResponseHeaders(state);
-      exchange.setWatch(detector.watch(request, state));
-      return state;
-    } catch (RuntimeException e) {
-      logFailure(e);
-      if (exchange != null) {
-        exchange.finish(0, null, false, null);
-      }
-      return null;
-    }
-  }
-
-  /** Continues an asynchronous dispatch in the request's context. */
-  private void resume(
-      RequestState state,
-      HttpServletRequest request,
-      HttpServletResponse response,
-      FilterChain chain)
-      throws IOException, ServletException {
-    try (Scope ignored = state.exchange.context().makeCurrent()) {
-      chain.doFilter(new TracingRequest(request, state), response);
-    } catch (Throwable t) {
-      if (!afterChain(state, t)) {
-        throw t;
-      }
-      return;
-    }
-    afterChain(state, null);
-  }
-
-  /**
-   * Records the outcome once the application returned or threw; finishes the exchange unless an
-   * asynchronous cycle is under way (the listener finishes it then). Returns whether {@code
-   * failure} was answered here and must not be rethrown.
-   */
-  private boolean afterChain(RequestState state, Throwable failure) {
-    Exchange exchange = state.exchange;
-    HttpServletResponse response = state.response;
-    boolean absorbed = false;
-    Throwable toRecord = failure;
-    try {
-      boolean async = state.isListening() || state.request.isAsyncStarted();
-      if (failure != null) {
-        FailureKind kind = exchange.classify(failure);
-        if (kind == FailureKind.CLIENT_GONE) {
-          log.info(
-              "Tracelet: request {} cancelled because the client disconnected",
-              exchange.requestId());
-          absorbed = true;
-          toRecord = null;
-        } else if (kind == FailureKind.DEADLINE_EXCEEDED
-            && !response.isCommitted()
-            && !state.request.isAsyncStarted()) {
-          response.sendError(HttpServletResponse.SC_GATEWAY_TIMEOUT);
-          absorbed = true;
-        }
-      }
-      if (async) {
-        exchange.recordFailure(toRecord);
-        if (!state.isListening() && state.request.isAsyncStarted()) {
-          // Async started on the unwrapped request: listen from now on.
-          state.onStartAsync(state.request.getAsyncContext());
-        }
-      } else {
-        state.finish(toRecord);
-      }
-    } catch (IOException | RuntimeException e) {
-      logFailure(e);
-      exchange.finish(response.getStatus(), failure, response.isCommitted(), null);
-    }
-    return absorbed;
-  }
-
   static String routeOf(HttpServletRequest request) {
     Object route = request.getAttribute(ROUTE_ATTRIBUTE);
     return route instanceof String s ? s : null;
-  }
-
-  private static RequestInfo requestInfo(HttpServletRequest request) {
-    String servletPath = request.getServletPath();
-    String pathInfo = request.getPathInfo();
-    // Concatenated only when both parts are there: usually one of them is empty.
-    String pathInContext;
-    if (pathInfo == null || pathInfo.isEmpty()) {
-      pathInContext = servletPath == null ? "" : servletPath;
-    } else if (servletPath == null || servletPath.isEmpty()) {
-      pathInContext = pathInfo;
-    } else {
-      pathInContext = servletPath + pathInfo;
-    }
-    return new RequestInfo(
-        request.getMethod(),
-        request.getRequestURI(),
-        pathInContext.isEmpty() ? "/" : pathInContext,
-        request.getQueryString(),
-        request.getScheme(),
-        request.getServerName(),
-        request.getServerPort(),
-        request.getRemoteAddr(),
-        mappingRoute(request));
-  }
-
-  /**
-   * The route from the servlet mapping: the pattern of an exact, path or extension mapping, under
-   * the context path. The default servlet ({@code /}) matches every path, so it names no route.
-   */
-  static String mappingRoute(HttpServletRequest request) {
-    HttpServletMapping mapping = request.getHttpServletMapping();
-    if (mapping == null || mapping.getMappingMatch() == null) {
-      return null;
-    }
-    String contextPath = request.getContextPath() == null ? "" : request.getContextPath();
-    String pattern = mapping.getPattern();
-    return switch (mapping.getMappingMatch()) {
-      case EXACT, PATH -> contextPath.isEmpty() ? pattern : contextPath + pattern;
-      case EXTENSION -> contextPath + "/" + pattern;
-      case CONTEXT_ROOT -> contextPath + "/";
-      case DEFAULT -> null;
-    };
-  }
-
-  private void logFailure(Exception e) {
-    if (failureLogged.compareAndSet(false, true)) {
-      // The exception may come from a span processor whose message quotes request data; the whole
-      // exception is at DEBUG.
-      log.error(
-          "Tracelet: tracing failed with {}; the request continues untraced (logged once)",
-          Failures.describe(e));
-      log.debug("Tracelet: tracing failed", e);
-    } else {
-      log.debug("Tracelet: tracing failed", e);
-    }
   }
 
   @Override

@@ -36,6 +36,6 @@ final class TracingRequest extends HttpServletRequestWrapper {
     AsyncContext ac = super.getAsyncContext();
     return ac == null || ac instanceof TracingAsyncContext
         ? ac
-        : new TracingAsyncContext(ac, state.exchange.context());
+        : new TracingAsyncContext(ac, state.exchange().context());
   }
 }

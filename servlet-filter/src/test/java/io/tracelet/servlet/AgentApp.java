@@ -79,7 +79,8 @@ public final class AgentApp {
                 + " body="
                 + r.body().trim());
       }
-      System.out.println("AGENT " + io.tracelet.servlet.internal.ServerTracing.javaAgentPresent());
+      System.out.println(
+          "AGENT " + io.tracelet.servlet.internal.server.ServerTracing.javaAgentPresent());
       System.out.println("LEAKED " + filter.leakedContextCount());
       System.out.println("JOINED " + filter.joinedContextCount());
     } finally {

@@ -427,7 +427,7 @@ class ContextHygieneLoadTest {
     if (state == null) {
       state = TracingFilter.wrappedState(req);
     }
-    if (!(state instanceof RequestState s) || Context.current() != s.exchange.context()) {
+    if (!(state instanceof RequestState s) || Context.current() != s.exchange().context()) {
       problem(sent + " " + where + ": not the filter's context " + Context.current());
     }
     RequestId current = RequestId.current();

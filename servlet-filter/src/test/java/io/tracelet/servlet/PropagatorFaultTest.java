@@ -14,7 +14,7 @@ import io.opentelemetry.context.propagation.TextMapGetter;
 import io.opentelemetry.context.propagation.TextMapPropagator;
 import io.opentelemetry.context.propagation.TextMapSetter;
 import io.opentelemetry.sdk.trace.data.SpanData;
-import io.tracelet.servlet.internal.IsolatedPropagator;
+import io.tracelet.servlet.internal.propagation.IsolatedPropagator;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;

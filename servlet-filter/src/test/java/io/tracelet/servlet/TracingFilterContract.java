@@ -22,7 +22,7 @@ import io.opentelemetry.semconv.HttpAttributes;
 import io.opentelemetry.semconv.ServerAttributes;
 import io.opentelemetry.semconv.UrlAttributes;
 import io.opentelemetry.semconv.UserAgentAttributes;
-import io.tracelet.servlet.internal.ServerTracing;
+import io.tracelet.servlet.internal.server.ServerTracing;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;

@@ -6,8 +6,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.opentelemetry.api.OpenTelemetry;
 import io.opentelemetry.context.propagation.ContextPropagators;
 import io.opentelemetry.extension.trace.propagation.B3Propagator;
-import io.tracelet.servlet.internal.DisconnectDetector;
-import io.tracelet.servlet.internal.Settings;
+import io.tracelet.servlet.internal.container.DisconnectDetector;
+import io.tracelet.servlet.internal.container.DisconnectDetectors;
+import io.tracelet.servlet.internal.server.ServerTracing;
+import io.tracelet.servlet.internal.settings.Settings;
 import jakarta.servlet.FilterConfig;
 import jakarta.servlet.ServletContext;
 import jakarta.servlet.ServletException;
@@ -100,17 +102,17 @@ class TracingFilterInitTest {
     Settings plain = Settings.resolve(TracingConfig.defaults(), none, none, none);
     Function<String, String> env = Map.of("OTEL_PROPAGATORS", "b3multi")::get;
 
-    assertThat(TracingFilter.incomingPropagator(plain, OpenTelemetry.noop(), none, none).fields())
+    assertThat(ServerTracing.incomingPropagator(plain, OpenTelemetry.noop(), none, none).fields())
         .contains("traceparent", "baggage");
-    assertThat(TracingFilter.incomingPropagator(plain, OpenTelemetry.noop(), none, env).fields())
+    assertThat(ServerTracing.incomingPropagator(plain, OpenTelemetry.noop(), none, env).fields())
         .contains("X-B3-TraceId");
     OpenTelemetry withB3 =
         OpenTelemetry.propagating(ContextPropagators.create(B3Propagator.injectingSingleHeader()));
-    assertThat(TracingFilter.incomingPropagator(plain, withB3, none, env).fields())
+    assertThat(ServerTracing.incomingPropagator(plain, withB3, none, env).fields())
         .containsExactly("b3");
     Settings jaeger =
         Settings.resolve(TracingConfig.builder().propagators("jaeger").build(), none, none, none);
-    assertThat(TracingFilter.incomingPropagator(jaeger, withB3, none, env).fields())
+    assertThat(ServerTracing.incomingPropagator(jaeger, withB3, none, env).fields())
         .containsExactly("uber-trace-id");
   }
 
@@ -125,9 +127,9 @@ class TracingFilterInitTest {
     } catch (ClassNotFoundException e) {
       adapterPresent = false;
     }
-    DisconnectDetector d = TracingFilter.chooseDetector(loader);
+    DisconnectDetector d = DisconnectDetectors.forContainer(loader);
     assertThat(d == DisconnectDetector.NONE).isEqualTo(!adapterPresent);
     ClassLoader noJetty = new ClassLoader(null) {};
-    assertThat(TracingFilter.chooseDetector(noJetty)).isSameAs(DisconnectDetector.NONE);
+    assertThat(DisconnectDetectors.forContainer(noJetty)).isSameAs(DisconnectDetector.NONE);
   }
 }

@@ -1,6 +1,6 @@
 package io.tracelet.servlet.jetty;
 
-import io.tracelet.servlet.internal.DisconnectDetector;
+import io.tracelet.servlet.internal.container.DisconnectDetector;
 import jakarta.servlet.http.HttpServletRequest;
 import java.time.Duration;
 import java.util.Objects;

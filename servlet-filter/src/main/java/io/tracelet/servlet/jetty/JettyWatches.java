@@ -1,6 +1,6 @@
 package io.tracelet.servlet.jetty;
 
-import io.tracelet.servlet.internal.DisconnectDetector.Watch;
+import io.tracelet.servlet.internal.container.DisconnectDetector.Watch;
 import jakarta.servlet.http.HttpServletRequest;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 import java.util.concurrent.atomic.AtomicReferenceFieldUpdater;

@@ -1,7 +1,7 @@
 package io.tracelet.servlet.jetty;
 
 import io.tracelet.DeadlineClock;
-import io.tracelet.servlet.internal.DisconnectDetector.Watch;
+import io.tracelet.servlet.internal.container.DisconnectDetector.Watch;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;

@@ -6,8 +6,8 @@ import static java.util.concurrent.TimeUnit.SECONDS;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.tracelet.SdkProbes;
-import io.tracelet.servlet.internal.DisconnectDetector;
-import io.tracelet.servlet.internal.DisconnectDetector.Watch;
+import io.tracelet.servlet.internal.container.DisconnectDetector;
+import io.tracelet.servlet.internal.container.DisconnectDetector.Watch;
 import jakarta.servlet.http.HttpServlet;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletRequestWrapper;

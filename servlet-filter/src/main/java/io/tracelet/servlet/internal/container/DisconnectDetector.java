@@ -1,0 +1,28 @@
+package io.tracelet.servlet.internal.container;
+
+import jakarta.servlet.http.HttpServletRequest;
+
+/**
+ * Notices that the client of a request went away while the application is still working on it.
+ * Container specific: the Jetty implementation lives in its own package and is loaded only when
+ * Jetty is on the class path; elsewhere nothing is detected.
+ */
+public interface DisconnectDetector {
+
+  /**
+   * Starts watching {@code request}; calls {@code onDisconnect} at most once, on any thread, when
+   * the client disconnects. Closing the returned watch removes everything that was registered.
+   */
+  Watch watch(HttpServletRequest request, Runnable onDisconnect);
+
+  /** A running watch; closing it is idempotent. */
+  interface Watch extends AutoCloseable {
+    Watch NONE = () -> {};
+
+    @Override
+    void close();
+  }
+
+  /** A detector for containers where nothing can be detected. */
+  DisconnectDetector NONE = (request, onDisconnect) -> Watch.NONE;
+}
