@@ -22,6 +22,8 @@ import io.opentelemetry.semconv.UserAgentAttributes;
 import io.tracelet.CancellableContext;
 import io.tracelet.DeadlineHeader;
 import io.tracelet.RequestId;
+import io.tracelet.internal.OutboundPropagation;
+import io.tracelet.servlet.OutboundPropagator;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -54,6 +56,7 @@ public final class ServerTracing {
   private final Settings settings;
   private final Tracer tracer;
   private final TextMapPropagator propagator;
+  private final TextMapPropagator outbound; // in every request context: ContextHttpClient uses it
   private final HttpSemconv semconv = new HttpSemconv();
   private final FilterMetrics metrics;
   // The headers whose presence means a caller tried to send a trace (for the "invalid" outcome).
@@ -84,6 +87,7 @@ public final class ServerTracing {
     this.settings = settings;
     this.tracer = openTelemetry.getTracer(INSTRUMENTATION_NAME);
     this.propagator = propagator;
+    this.outbound = OutboundPropagator.wrap(propagator, settings.baggageAllowList());
     this.metrics = metrics;
     List<String> trace = new ArrayList<>();
     boolean tracestate = false;
@@ -231,7 +235,8 @@ public final class ServerTracing {
       }
       span = withOwnIds(b.startSpan(), Span.fromContext(parent).getSpanContext());
     }
-    Context base = requestId.storeInContext(parent.with(span));
+    Context base =
+        OutboundPropagation.storeInContext(requestId.storeInContext(parent.with(span)), outbound);
     CancellableContext cancellable =
         timeout == null
             ? CancellableContext.withCancel(base)
@@ -366,7 +371,7 @@ public final class ServerTracing {
     if (!excluded) {
       span.setAttribute(REQUEST_ID, requestId.value());
     }
-    base = requestId.storeInContext(base);
+    base = OutboundPropagation.storeInContext(requestId.storeInContext(base), outbound);
     CancellableContext cancellable =
         timeout == null
             ? CancellableContext.withCancel(base)
