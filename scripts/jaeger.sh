@@ -17,27 +17,29 @@
 #   TRACELET_JAEGER_RUN_DIR               PID file and log (default: <cache>/run)
 #   XDG_CACHE_HOME                        cache root (default: ~/.cache)
 #
-# Pinned release: Jaeger v2.13.0 (2025-12-03).
+# Pinned release: Jaeger v2.12.0 (2025-11-18).
 #   Jaeger's Go module path has no /v2 suffix, so its v2.x tags are not Go module
 #   versions. Each v2 release up to v2.13.0 was tagged together with a v1.x tag on
-#   the same commit; v1.76.0 is the v1 tag of v2.13.0 (its CHANGELOG.md heading reads
-#   "v1.76.0 / v2.13.0 (2025-12-03)"). Newer releases (v2.14.0+) carry only v2 tags
-#   and could be installed only as `go install ...@<commit>`, but the Go module proxy
-#   reachable from the project's machines serves canonical versions only (no lookup
-#   by commit hash) and has no pseudo-version of such a commit, so v1.76.0 is the
-#   newest Jaeger that can be fetched here.
+#   the same commit; v1.75.0 is the v1 tag of v2.12.0 (Jaeger's CHANGELOG.md heading
+#   reads "v1.75.0 / v2.12.0 (2025-11-18)"; the heading is in the CHANGELOG of the
+#   next release, v1.76.0, as the v1.75.0 tag's own file ends at v1.74.0 / v2.11.0).
+#   v1.75.0 is the newest approved release the project's Go module proxy serves:
+#   v1.76.0 (v2.13.0) is served too but is not an approved release, and newer
+#   releases (v2.14.0+) carry only v2 tags, which the proxy cannot serve.
 #   The module zip is pinned by its go.sum hash below (also checked against
 #   sum.golang.org by the go command), which fixes the exact source like a commit would.
-#   v1.76.0's go.mod has a `replace` directive, which `go install pkg@version` rejects,
+#   v1.75.0's go.mod has a `replace` directive, which `go install pkg@version` rejects,
 #   so the module is downloaded with `go mod download` and built inside its own module
 #   directory, where its go.mod/go.sum (and the replace) apply.
+#   The binary is cached per module version (<cache>/v1.75.0), so a binary built
+#   from another pin is never reused for this one.
 set -euo pipefail
 
-readonly JAEGER_RELEASE="v2.13.0"
+readonly JAEGER_RELEASE="v2.12.0"
 readonly JAEGER_MODULE="github.com/jaegertracing/jaeger"
-readonly JAEGER_MODULE_VERSION="v1.76.0"
-readonly JAEGER_MODULE_SUM="h1:sWCOOF1dr+NL0PLil7mFo3BqqQL8k4WiM7aguFbc14g="
-readonly JAEGER_GO_MIN="1.24.6" # the `go` line of Jaeger v1.76.0's go.mod
+readonly JAEGER_MODULE_VERSION="v1.75.0"
+readonly JAEGER_MODULE_SUM="h1:OWj6uKRJ8QaH+AVypRwqINGi3Q/WOchbEfp53FJK0Xk="
+readonly JAEGER_GO_MIN="1.24.6" # the `go` line of Jaeger v1.75.0's go.mod
 
 SCRIPT_DIR="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"
 readonly SCRIPT_DIR

@@ -22,6 +22,10 @@ import java.util.Set;
  * is skipped and the others still inject, so an outbound call never fails because of it; other
  * {@code Error}s are rethrown.
  *
+ * <p>The filter keeps its own in every request context, and Tracelet's {@code ContextHttpClient}
+ * injects with it inside the request (unless the client was built with a propagator of its own).
+ * Other clients are given it explicitly:
+ *
  * <pre>{@code
  * TextMapPropagator outbound = OutboundPropagator.wrap(
  *     openTelemetry.getPropagators().getTextMapPropagator(), List.of("tenant"));

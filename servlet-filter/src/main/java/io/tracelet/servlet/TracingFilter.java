@@ -109,7 +109,7 @@ public final class TracingFilter implements Filter {
     ServerTracing handler =
         ServerTracing.create(
             config, params, openTelemetry(servletContext), systemProperty, environment);
-    outbound = OutboundPropagator.wrap(handler.propagator(), handler.settings().baggageAllowList);
+    outbound = handler.outboundPropagator();
     if (servletContext != null
         && servletContext.getAttribute(OUTBOUND_PROPAGATOR_ATTRIBUTE) == null) {
       servletContext.setAttribute(OUTBOUND_PROPAGATOR_ATTRIBUTE, outbound);

@@ -29,7 +29,10 @@ import java.util.regex.Pattern;
  *       error.type}); status ERROR on a 4xx/5xx response (as the conventions ask of client spans)
  *       or a failure;
  *   <li>the propagators' headers ({@code traceparent}/{@code tracestate} by default) and the
- *       request ID ({@code X-Request-ID}, unless the request already sets it);
+ *       request ID ({@code X-Request-ID}, unless the request already sets it). Inside a request
+ *       that Tracelet's servlet filter admitted, the propagator is the filter's outbound one unless
+ *       {@link Builder#setPropagator} chose another: only the baggage keys on the filter's {@code
+ *       baggage-allow-list} are forwarded (none by default);
  *   <li>the request timeout becomes the earlier of the request's own and the context's remaining
  *       time; optionally that time is also sent downstream in a {@link DeadlineHeader};
  *   <li>a call made when the context is done, or less than a millisecond before its deadline,
@@ -89,16 +92,22 @@ public final class ContextHttpClient {
     }
 
     /**
-     * The OpenTelemetry instance for the tracer and, unless {@link #setPropagator} is used, the
-     * propagators. Default: {@link GlobalOpenTelemetry}, looked up at each call so a client built
-     * before the SDK is installed still uses it.
+     * The OpenTelemetry instance for the tracer and, outside a request of Tracelet's servlet filter
+     * and unless {@link #setPropagator} is used, the propagators. Default: {@link
+     * GlobalOpenTelemetry}, looked up at each call so a client built before the SDK is installed
+     * still uses it.
      */
     public Builder setOpenTelemetry(OpenTelemetry openTelemetry) {
       this.openTelemetry = Objects.requireNonNull(openTelemetry, "openTelemetry");
       return this;
     }
 
-    /** The propagator that writes the outgoing headers. Default: the OpenTelemetry instance's. */
+    /**
+     * The propagator that writes the outgoing headers, for every call. Default: inside a request
+     * that Tracelet's servlet filter admitted, the filter's outbound propagator (its propagators,
+     * baggage limited to its {@code baggage-allow-list}); elsewhere the OpenTelemetry instance's. A
+     * propagator set here is used as it is, baggage included.
+     */
     public Builder setPropagator(TextMapPropagator propagator) {
       this.propagator = Objects.requireNonNull(propagator, "propagator");
       return this;

@@ -14,6 +14,7 @@ import io.tracelet.Cancellation;
 import io.tracelet.ContextDoneException;
 import io.tracelet.DeadlineHeader;
 import io.tracelet.RequestId;
+import io.tracelet.internal.OutboundPropagation;
 import java.io.IOException;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
@@ -51,7 +52,7 @@ final class TracedHttpClient extends HttpClient {
 
   private final HttpClient delegate;
   private final OpenTelemetry openTelemetry; // null: GlobalOpenTelemetry, looked up per call
-  private final TextMapPropagator propagator; // null: the OpenTelemetry instance's
+  private final TextMapPropagator propagator; // null: the request's, else the OpenTelemetry's
   private final String requestIdHeader;
   private final String deadlineHeader;
   private final boolean grpcTimeout; // the deadline header is grpc-timeout: values carry a unit
@@ -135,9 +136,7 @@ final class TracedHttpClient extends HttpClient {
     boolean deadlineBound;
     try {
       HttpRequest.Builder builder = HttpRequest.newBuilder(request, (name, value) -> true);
-      TextMapPropagator p =
-          propagator != null ? propagator : otel.getPropagators().getTextMapPropagator();
-      p.inject(parent.with(span), builder, SETTER);
+      propagator(parent, otel).inject(parent.with(span), builder, SETTER);
       RequestId id = RequestId.fromContext(parent);
       if (requestIdHeader != null
           && id != null
@@ -201,6 +200,20 @@ final class TracedHttpClient extends HttpClient {
           }
         });
     return result;
+  }
+
+  /**
+   * The propagator for a call made in {@code parent}: the one the client was built with, else the
+   * request's (stored by the servlet filter: the configured propagators with only the allow-listed
+   * baggage), else the OpenTelemetry instance's. Without the request's, every baggage entry an
+   * untrusted caller sent would be forwarded to every downstream service.
+   */
+  private TextMapPropagator propagator(Context parent, OpenTelemetry otel) {
+    if (propagator != null) {
+      return propagator;
+    }
+    TextMapPropagator fromRequest = OutboundPropagation.fromContext(parent);
+    return fromRequest != null ? fromRequest : otel.getPropagators().getTextMapPropagator();
   }
 
   /** What the caller should see for a failed exchange: the context's cause if it is done. */

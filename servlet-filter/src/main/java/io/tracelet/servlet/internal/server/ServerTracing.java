@@ -26,6 +26,8 @@ import io.opentelemetry.semconv.UserAgentAttributes;
 import io.tracelet.CancellableContext;
 import io.tracelet.DeadlineHeader;
 import io.tracelet.RequestId;
+import io.tracelet.internal.OutboundPropagation;
+import io.tracelet.servlet.OutboundPropagator;
 import io.tracelet.servlet.TracingConfig;
 import io.tracelet.servlet.internal.Failures;
 import io.tracelet.servlet.internal.propagation.HeaderSource;
@@ -70,6 +72,8 @@ public final class ServerTracing {
   private final Settings settings;
   private final Tracer tracer;
   private final TextMapPropagator propagator;
+  // In every request context: the traced HTTP client injects with it (allow-listed baggage only).
+  private final OutboundPropagator outbound;
   private final HttpSemconv semconv = new HttpSemconv();
   private final FilterMetrics metrics;
   // The headers whose presence means a caller tried to send a trace (for the "invalid" outcome).
@@ -104,6 +108,7 @@ public final class ServerTracing {
     this.settings = settings;
     this.tracer = openTelemetry.getTracer(INSTRUMENTATION_NAME);
     this.propagator = propagator;
+    this.outbound = OutboundPropagator.wrap(propagator, settings.baggageAllowList);
     this.metrics = metrics;
     List<String> trace = new ArrayList<>();
     boolean tracestate = false;
@@ -221,6 +226,11 @@ public final class ServerTracing {
   /** How many requests joined an outer instrumentation's request context. */
   public long joinedContextCount() {
     return joinedContexts.sum();
+  }
+
+  /** What outbound calls inject with: the propagator, baggage limited to the allow-list. */
+  public OutboundPropagator outboundPropagator() {
+    return outbound;
   }
 
   /** The propagator that reads incoming requests (isolated, counting its failures). */
@@ -391,7 +401,8 @@ public final class ServerTracing {
       }
       span = withOwnIds(b.startSpan(), Span.fromContext(parent).getSpanContext());
     }
-    Context base = requestId.storeInContext(parent.with(span));
+    Context base =
+        OutboundPropagation.storeInContext(requestId.storeInContext(parent.with(span)), outbound);
     CancellableContext cancellable =
         timeout == null
             ? CancellableContext.withCancel(base)
@@ -526,7 +537,7 @@ public final class ServerTracing {
     if (!excluded) {
       span.setAttribute(REQUEST_ID, requestId.value());
     }
-    base = requestId.storeInContext(base);
+    base = OutboundPropagation.storeInContext(requestId.storeInContext(base), outbound);
     CancellableContext cancellable =
         timeout == null
             ? CancellableContext.withCancel(base)
