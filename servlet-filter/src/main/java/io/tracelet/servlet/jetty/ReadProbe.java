@@ -87,8 +87,20 @@ import org.slf4j.LoggerFactory;
  */
 final class ReadProbe implements Runnable {
   private static final Logger logger = LoggerFactory.getLogger(ReadProbe.class);
-  private static final String ATTRIBUTE = ReadProbe.class.getName();
+  // The connection attribute holding its Slot. A request attribute would do, but setting the first
+  // one costs Jetty a map per request; the connection's map and slot are made once per connection.
+  private static final String SLOT = ReadProbe.class.getName();
 
+  /**
+   * The probe of the request in progress on one HTTP/1.1 connection (there is at most one), so that
+   * a second watch of the same request shares it.
+   */
+  private static final class Slot {
+    volatile ReadProbe current;
+  }
+
+  private final Request request;
+  private final Slot slot;
   private final HttpConnection connection;
   private final SocketChannelEndPoint endPoint;
   private final InputStream socketInput;
@@ -110,11 +122,15 @@ final class ReadProbe implements Runnable {
   private int armings;
 
   private ReadProbe(
+      Request request,
+      Slot slot,
       HttpConnection connection,
       SocketChannelEndPoint endPoint,
       InputStream in,
       long armAt,
       boolean lookFirst) {
+    this.request = request;
+    this.slot = slot;
     this.connection = connection;
     this.endPoint = endPoint;
     this.socketInput = in;
@@ -136,7 +152,8 @@ final class ReadProbe implements Runnable {
    * starts; any other is probed once it has run for the arming delay ({@link ProbeTiming}).
    */
   static Watch watch(Request request, Runnable onEof, ProbeTiming timing) {
-    if (request.getAttribute(ATTRIBUTE) instanceof ReadProbe existing) {
+    ReadProbe existing = of(request);
+    if (existing != null) {
       return existing.add(onEof, false);
     }
     ReadProbe probe = create(request, timing);
@@ -145,7 +162,12 @@ final class ReadProbe implements Runnable {
 
   /** The probe of {@code request}, if a watch created one; for tests. */
   static ReadProbe of(Request request) {
-    return request.getAttribute(ATTRIBUTE) instanceof ReadProbe probe ? probe : null;
+    if (request.getConnectionMetaData().getConnection() instanceof HttpConnection connection
+        && connection.getAttribute(SLOT) instanceof Slot slot) {
+      ReadProbe probe = slot.current;
+      return probe != null && probe.request == request ? probe : null;
+    }
+    return null;
   }
 
   /** The number of open watches; 0 once the request completed. */
@@ -196,13 +218,20 @@ final class ReadProbe implements Runnable {
             && pool.isLowOnThreads();
     boolean mayHaveWaited = timing.mayHaveWaited(now, headers, poolShort);
     long armAt = mayHaveWaited ? now : headers + timing.armingDelayNanos();
-    ReadProbe probe = new ReadProbe(connection, endPoint, in, armAt, mayHaveWaited);
+    Slot slot;
+    if (connection.getAttribute(SLOT) instanceof Slot existing) {
+      slot = existing;
+    } else {
+      slot = new Slot();
+      connection.setAttribute(SLOT, slot);
+    }
+    ReadProbe probe = new ReadProbe(request, slot, connection, endPoint, in, armAt, mayHaveWaited);
     try {
       request.addHttpStreamWrapper(probe::wrap);
     } catch (IllegalStateException noActiveStream) {
       return null;
     }
-    request.setAttribute(ATTRIBUTE, probe);
+    slot.current = probe;
     return probe;
   }
 
@@ -358,6 +387,10 @@ final class ReadProbe implements Runnable {
    * or the stream ended. Always before Jetty reads the connection again.
    */
   private void end() {
+    if (slot.current == this) {
+      // Nothing of this request stays reachable from the keep-alive connection.
+      slot.current = null;
+    }
     synchronized (lock) {
       ended = true;
       listeners.clear();
