@@ -222,17 +222,15 @@ class HostileInputTest {
         Arguments.of("key of 257 among others", List.of("a=1," + key256 + "c=v,b=2"), 0),
         Arguments.of(
             "key of 256 with @", List.of("t".repeat(241) + "@s" + "x".repeat(13) + "=v"), 1),
-        // Keys that W3C Trace Context Level 2 allows and Level 1 did not. The filter keeps them
-        // (TraceStateCodecTest), but OpenTelemetry 1.67 checks Level 1 keys and drops the whole
-        // tracestate itself: these pin that, so an OpenTelemetry that reads Level 2 shows up here.
-        Arguments.of("foo@", List.of("a=1,foo@=1,b=2"), 0),
-        Arguments.of("foo@@bar", List.of("a=1,foo@@bar=1,b=2"), 0),
-        Arguments.of("foo@bar@baz", List.of("a=1,foo@bar@baz=1,b=2"), 0),
-        Arguments.of("key starting with a digit", List.of("a=1,1foo=1,b=2"), 0),
-        Arguments.of("tenant of 242", List.of("a=1," + tenant242 + "@x=v,b=2"), 0),
-        Arguments.of("system ID of 15", List.of("a=1,t@s" + "x".repeat(14) + "=v,b=2"), 0),
-        // Level 1 wanted a system ID starting with a letter; OpenTelemetry never checked that, so
-        // here the Level 2 grammar does keep a tracestate the filter used to drop.
+        // Keys that W3C Trace Context Level 2 allows and Level 1 did not. OpenTelemetry (1.68)
+        // still checks Level 1 keys and drops the whole tracestate; the filter restores it
+        // (Level2TraceState), so each of these keeps all three members.
+        Arguments.of("foo@", List.of("a=1,foo@=1,b=2"), 3),
+        Arguments.of("foo@@bar", List.of("a=1,foo@@bar=1,b=2"), 3),
+        Arguments.of("foo@bar@baz", List.of("a=1,foo@bar@baz=1,b=2"), 3),
+        Arguments.of("key starting with a digit", List.of("a=1,1foo=1,b=2"), 3),
+        Arguments.of("tenant of 242", List.of("a=1," + tenant242 + "@x=v,b=2"), 3),
+        Arguments.of("system ID of 15", List.of("a=1,t@s" + "x".repeat(14) + "=v,b=2"), 3),
         Arguments.of("system ID starting with a digit", List.of("a=1,t@1s=v,b=2"), 3),
         Arguments.of("system ID starting with _", List.of("a=1,t@_s=v,b=2"), 3),
         Arguments.of("value of 256", List.of("a=" + "v".repeat(256)), 1),
@@ -300,6 +298,18 @@ class HostileInputTest {
     assertThat(entries).isEqualTo(expected.subList(0, entries.size()));
     assertThat(String.join(",", expected.subList(0, entries.size() + 1)).length())
         .isGreaterThan(512);
+  }
+
+  @Test
+  void level2Tracestate_isForwardedOnOutboundCalls_inOrder() throws Exception {
+    RawHttp.Response r =
+        server.get(
+            "/inject",
+            "traceparent: " + TP,
+            "tracestate: 1foo=1,a=2",
+            "tracestate: t@s" + "x".repeat(14) + "=v",
+            "X-Request-ID: " + rid());
+    assertThat(r.echo().get("tracestate")).isEqualTo("1foo=1,a=2,t@s" + "x".repeat(14) + "=v");
   }
 
   // ---- control and Unicode characters -----------------------------------------------------------

@@ -13,10 +13,10 @@ import java.util.Map;
  * headers, allow at most 32 members, and a duplicated key must not cost the other vendors their
  * entries. So the filter hands OpenTelemetry's propagator a tracestate already normalized here.
  *
- * <p>Keys follow the Level 2 grammar ({@code isValidKey}). Caution: OpenTelemetry Java (1.67) still
- * checks keys against Level 1's {@code tenant@system} rule and drops the whole tracestate when one
- * key fails it, so a tracestate with a key only Level 2 allows (such as {@code foo@}, {@code
- * foo@bar@baz} or {@code 1foo}) passes here and is still lost in OpenTelemetry's propagator.
+ * <p>Keys follow the Level 2 grammar ({@code isValidKey}). OpenTelemetry Java (1.68) still checks
+ * keys against Level 1's {@code tenant@system} rule and drops the whole tracestate when one key
+ * fails it; for a tracestate with a key only Level 2 allows (such as {@code foo@}, {@code
+ * foo@bar@baz} or {@code 1foo}) the filter puts the list back as a {@link Level2TraceState}.
  */
 public final class TraceStateCodec {
 

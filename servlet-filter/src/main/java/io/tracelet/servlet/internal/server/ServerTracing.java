@@ -33,6 +33,7 @@ import io.tracelet.servlet.internal.Failures;
 import io.tracelet.servlet.internal.propagation.HeaderSource;
 import io.tracelet.servlet.internal.propagation.IncomingGetter;
 import io.tracelet.servlet.internal.propagation.IsolatedPropagator;
+import io.tracelet.servlet.internal.propagation.Level2TraceState;
 import io.tracelet.servlet.internal.propagation.TraceStateCodec;
 import io.tracelet.servlet.internal.settings.Settings;
 import java.time.Duration;
@@ -330,6 +331,14 @@ public final class ServerTracing {
     }
     Context extracted = propagator.extract(Context.root(), request, IncomingGetter.INSTANCE);
     SpanContext incoming = Span.fromContext(extracted).getSpanContext();
+    if (readsTracestate && incoming.isValid() && incoming.getTraceState().isEmpty()) {
+      // OpenTelemetry's W3C propagator drops a tracestate with a key only Level 2 allows.
+      SpanContext restored = Level2TraceState.restore(incoming, request);
+      if (restored != incoming) {
+        incoming = restored;
+        extracted = extracted.with(Span.wrap(restored));
+      }
+    }
     FilterMetrics.Incoming outcome = FilterMetrics.Incoming.CONTINUED;
     if (!incoming.isValid()) {
       incoming = fromTraceIdHeader(request.first(TRACE_ID_HEADER));
