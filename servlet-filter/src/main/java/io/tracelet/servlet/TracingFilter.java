@@ -466,7 +466,8 @@ public final class TracingFilter implements Filter {
         request.getServerName(),
         request.getServerPort(),
         request.getRemoteAddr(),
-        mappingRoute(request));
+        mappingRoute(request),
+        request.getProtocol());
   }
 
   /**

@@ -42,6 +42,8 @@ public final class Exchange {
   private final RequestId requestId;
   private final String semconvMethod;
   private final String mappingRoute;
+  private final int httpKey;
+  private final long startNanos;
   private volatile int finished;
   private volatile boolean clientGone;
   private volatile boolean timedOut;
@@ -55,7 +57,9 @@ public final class Exchange {
       boolean ownsSpan,
       RequestId requestId,
       String semconvMethod,
-      String mappingRoute) {
+      String mappingRoute,
+      int httpKey,
+      long startNanos) {
     this.core = core;
     this.cancellable = cancellable;
     this.span = span;
@@ -63,6 +67,8 @@ public final class Exchange {
     this.requestId = requestId;
     this.semconvMethod = semconvMethod;
     this.mappingRoute = mappingRoute;
+    this.httpKey = httpKey;
+    this.startNanos = startNanos;
   }
 
   /** The request context: make it current around the application. */
@@ -169,6 +175,19 @@ public final class Exchange {
     }
     try {
       closeWatch();
+      Throwable f = failure == null ? recordedFailure : failure;
+      core.httpMetrics()
+          .requestEnded(
+              httpKey,
+              startNanos,
+              status,
+              f,
+              f == null ? null : classify(f),
+              committed,
+              timedOut,
+              clientGone,
+              appRoute,
+              mappingRoute);
       if (ownsSpan && span.getSpanContext().isValid()) {
         record(status, failure == null ? recordedFailure : failure, committed, appRoute);
       }

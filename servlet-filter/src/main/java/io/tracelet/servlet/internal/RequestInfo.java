@@ -12,6 +12,7 @@ package io.tracelet.servlet.internal;
  * @param serverPort the port the client addressed
  * @param clientAddress the peer's address
  * @param route the route from the servlet mapping, or null when unknown
+ * @param protocol the request's protocol ({@code HTTP/1.1}), or null when unknown
  */
 public record RequestInfo(
     String method,
@@ -22,4 +23,30 @@ public record RequestInfo(
     String serverAddress,
     int serverPort,
     String clientAddress,
-    String route) {}
+    String route,
+    String protocol) {
+
+  /** A request whose protocol is not known. */
+  public RequestInfo(
+      String method,
+      String path,
+      String pathInContext,
+      String query,
+      String scheme,
+      String serverAddress,
+      int serverPort,
+      String clientAddress,
+      String route) {
+    this(
+        method,
+        path,
+        pathInContext,
+        query,
+        scheme,
+        serverAddress,
+        serverPort,
+        clientAddress,
+        route,
+        null);
+  }
+}

@@ -56,6 +56,7 @@ public final class ServerTracing {
   private final TextMapPropagator propagator;
   private final HttpSemconv semconv = new HttpSemconv();
   private final FilterMetrics metrics;
+  private final HttpServerMetrics httpMetrics;
   // The headers whose presence means a caller tried to send a trace (for the "invalid" outcome).
   private final String[] traceHeaders;
   private final boolean readsTracestate;
@@ -85,6 +86,7 @@ public final class ServerTracing {
     this.tracer = openTelemetry.getTracer(INSTRUMENTATION_NAME);
     this.propagator = propagator;
     this.metrics = metrics;
+    this.httpMetrics = new HttpServerMetrics(openTelemetry, semconv);
     List<String> trace = new ArrayList<>();
     boolean tracestate = false;
     boolean baggage = false;
@@ -236,7 +238,17 @@ public final class ServerTracing {
         timeout == null
             ? CancellableContext.withCancel(base)
             : CancellableContext.withTimeout(base, timeout);
-    return new Exchange(this, cancellable, span, true, requestId, semconvMethod, info.route());
+    int httpKey = httpMetrics.key(semconvMethod, info.scheme(), info.protocol());
+    return new Exchange(
+        this,
+        cancellable,
+        span,
+        true,
+        requestId,
+        semconvMethod,
+        info.route(),
+        httpKey,
+        httpMetrics.requestStarted(httpKey));
   }
 
   /**
@@ -371,8 +383,17 @@ public final class ServerTracing {
         timeout == null
             ? CancellableContext.withCancel(base)
             : CancellableContext.withTimeout(base, timeout);
+    // The outer instrumentation (the Java agent) records http.server.* itself: not twice.
     return new Exchange(
-        this, cancellable, span, false, requestId, HttpSemconv.method(info.method()), info.route());
+        this,
+        cancellable,
+        span,
+        false,
+        requestId,
+        HttpSemconv.method(info.method()),
+        info.route(),
+        HttpServerMetrics.NOT_RECORDED,
+        0L);
   }
 
   /** Counts incoming values that were sent but not used because of what they contained. */
@@ -411,6 +432,10 @@ public final class ServerTracing {
 
   private static boolean isBlank(String s) {
     return s == null || s.isBlank();
+  }
+
+  HttpServerMetrics httpMetrics() {
+    return httpMetrics;
   }
 
   String admitRoute(String route) {
