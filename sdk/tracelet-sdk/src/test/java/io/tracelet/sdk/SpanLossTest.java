@@ -24,6 +24,7 @@ import java.util.Collection;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -113,7 +114,7 @@ class SpanLossTest {
             .setTracerProvider(
                 SdkTracerProvider.builder()
                     .addSpanProcessor(
-                        BatchSpanProcessor.builder(loss.wrap(exporter))
+                        BatchSpanProcessor.builder(countReturns(loss.wrap(exporter)))
                             // As autoconfigure does: the processor counts on the SDK's meters.
                             .setMeterProvider(() -> meterProvider)
                             .setMaxQueueSize(maxQueueSize)
@@ -126,15 +127,51 @@ class SpanLossTest {
     return sdk.getTracer("test");
   }
 
+  private final AtomicInteger returned = new AtomicInteger();
+
+  private SpanExporter countReturns(SpanExporter exporter) {
+    return new SpanExporter() {
+      @Override
+      public CompletableResultCode export(Collection<SpanData> spans) {
+        try {
+          return exporter.export(spans);
+        } finally {
+          returned.incrementAndGet();
+        }
+      }
+
+      @Override
+      public CompletableResultCode flush() {
+        return exporter.flush();
+      }
+
+      @Override
+      public CompletableResultCode shutdown() {
+        return exporter.shutdown();
+      }
+    };
+  }
+
   private void spans(Tracer tracer, int n) {
     for (int i = 0; i < n; i++) {
       tracer.spanBuilder("s" + i).startSpan().end();
     }
   }
 
-  private void flush() {
-    assertThat(sdk.getSdkTracerProvider().forceFlush().join(10, TimeUnit.SECONDS).isDone())
-        .isTrue();
+  /**
+   * Waits (bounded) until {@code exports} exports in all have returned (and so been counted and
+   * reported: the test exporters complete their results before returning). Not forceFlush alone:
+   * the batch processor's forceFlush may return the previous flush's result when called right after
+   * it completed, before the new spans are exported.
+   */
+  private void awaitExports(int exports) throws InterruptedException {
+    AtomicInteger counter = returned;
+    sdk.getSdkTracerProvider().forceFlush().join(10, TimeUnit.SECONDS);
+    long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (counter.get() < exports && System.nanoTime() < until) {
+      Thread.sleep(1);
+    }
+    assertThat(counter.get()).isEqualTo(exports);
   }
 
   private List<String> warnings() {
@@ -145,11 +182,13 @@ class SpanLossTest {
   }
 
   @Test
-  void failedExports_warnAtOnce_thenAtMostOnceAMinute_withTheCountsSinceTheLastLine() {
-    Tracer tracer = sdkWith(new FailingExporter(), 100);
+  void failedExports_warnAtOnce_thenAtMostOnceAMinute_withTheCountsSinceTheLastLine()
+      throws Exception {
+    FailingExporter exporter = new FailingExporter();
+    Tracer tracer = sdkWith(exporter, 100);
 
     spans(tracer, 1);
-    flush();
+    awaitExports(1);
     assertThat(warnings())
         .singleElement()
         .asString()
@@ -160,13 +199,13 @@ class SpanLossTest {
     // Thirty seconds later: counted, not said.
     clock.addAndGet(MINUTE / 2);
     spans(tracer, 2);
-    flush();
+    awaitExports(3);
     assertThat(warnings()).hasSize(1);
 
     // A minute after the first line: said, with what was lost since it.
     clock.addAndGet(MINUTE / 2);
     spans(tracer, 1);
-    flush();
+    awaitExports(4);
     assertThat(warnings()).hasSize(2);
     assertThat(warnings().get(1))
         .contains("spans lost since the last such line: 3 exports failed (3 spans).");
@@ -176,10 +215,11 @@ class SpanLossTest {
   }
 
   @Test
-  void warning_neverCarriesALineBreakFromTheError() {
-    Tracer tracer = sdkWith(new FailingExporter(), 100);
+  void warning_neverCarriesALineBreakFromTheError() throws Exception {
+    FailingExporter exporter = new FailingExporter();
+    Tracer tracer = sdkWith(exporter, 100);
     spans(tracer, 1);
-    flush();
+    awaitExports(1);
     assertThat(warnings()).singleElement().asString().doesNotContain("\r", "\n", "\u2028");
   }
 
@@ -193,7 +233,7 @@ class SpanLossTest {
     assertThat(exporter.entered.await(10, TimeUnit.SECONDS)).isTrue();
     spans(tracer, 2 + 5); // two fit in the queue, five are dropped
     exporter.release.countDown();
-    flush();
+    awaitExports(3);
 
     assertThat(warnings())
         .singleElement()
@@ -211,12 +251,13 @@ class SpanLossTest {
   }
 
   @Test
-  void shutdown_saysWhatWasLostSinceTheLastLine_withoutWaitingTheMinute() {
-    Tracer tracer = sdkWith(new FailingExporter(), 100);
+  void shutdown_saysWhatWasLostSinceTheLastLine_withoutWaitingTheMinute() throws Exception {
+    FailingExporter exporter = new FailingExporter();
+    Tracer tracer = sdkWith(exporter, 100);
     spans(tracer, 1);
-    flush();
+    awaitExports(1);
     spans(tracer, 1);
-    flush();
+    awaitExports(2);
     assertThat(warnings()).hasSize(1);
 
     loss.reportRemaining();
@@ -228,15 +269,15 @@ class SpanLossTest {
   }
 
   @Test
-  void nothingLost_nothingSaid() {
+  void nothingLost_nothingSaid() throws Exception {
     BlockedExporter exporter = new BlockedExporter();
     exporter.release.countDown();
     Tracer tracer = sdkWith(exporter, 100);
     spans(tracer, 3);
-    flush();
+    awaitExports(3);
     clock.addAndGet(2 * MINUTE);
     spans(tracer, 1);
-    flush();
+    awaitExports(4);
     loss.reportRemaining();
     assertThat(warnings()).isEmpty();
   }
