@@ -259,10 +259,7 @@ public final class HttpServerMetrics {
       } else if (timedOut && effective >= 500) {
         errorType = "timeout";
       }
-      String route = appRoute == null ? null : semconv.admitRoute(appRoute);
-      if (route == null) {
-        route = semconv.admitRoute(mappingRoute);
-      }
+      String route = route(appRoute, mappingRoute);
       duration.record(
           seconds,
           causedByClient
@@ -279,6 +276,27 @@ public final class HttpServerMetrics {
       }
       log.debug("Tracelet: recording the HTTP server metrics failed", e);
     }
+  }
+
+  /**
+   * The route for {@code http.route}, as the span has it: the application's if admitted, else the
+   * servlet mapping's if admitted. A route already in the cache was admitted before, so the usual
+   * request costs one map lookup here.
+   */
+  private String route(String appRoute, String mappingRoute) {
+    if (appRoute != null) {
+      if (byRoute.containsKey(appRoute)) {
+        return appRoute;
+      }
+      String admitted = semconv.admitRoute(appRoute);
+      if (admitted != null) {
+        return admitted;
+      }
+    }
+    if (mappingRoute == null || byRoute.containsKey(mappingRoute)) {
+      return mappingRoute;
+    }
+    return semconv.admitRoute(mappingRoute);
   }
 
   /**
