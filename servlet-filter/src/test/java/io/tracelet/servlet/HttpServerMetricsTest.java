@@ -30,6 +30,8 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumSet;
@@ -37,6 +39,8 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
+import org.apache.catalina.connector.Connector;
+import org.apache.catalina.startup.Tomcat;
 import org.eclipse.jetty.ee10.servlet.FilterHolder;
 import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
 import org.eclipse.jetty.ee10.servlet.ServletHolder;
@@ -47,9 +51,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The HTTP server metrics (issue 15 §6) on a real Jetty with a real SDK and an in-memory metric
- * reader: the semantic-convention attributes and buckets, active requests back to zero, requests
- * ended by their deadline or by their client, and nothing recorded twice inside an outer
- * instrumentation's span.
+ * reader (and once on Tomcat): the semantic-convention attributes and buckets, active requests back
+ * to zero, requests ended by their deadline or by their client, and nothing recorded twice inside
+ * an outer instrumentation's span.
  */
 class HttpServerMetricsTest {
 
@@ -143,10 +147,40 @@ class HttpServerMetricsTest {
     port = connector.getLocalPort();
   }
 
+  private Tomcat tomcat;
+
+  /** The same filter and application on embedded Tomcat 11. */
+  private void startTomcat() throws Exception {
+    Path baseDir = Files.createTempDirectory("tomcat");
+    tomcat = new Tomcat();
+    tomcat.setBaseDir(baseDir.toString());
+    Connector connector = new Connector();
+    connector.setPort(0);
+    connector.setProperty("address", "127.0.0.1");
+    tomcat.getService().addConnector(connector);
+    tomcat.setConnector(connector);
+    org.apache.catalina.Context context = tomcat.addContext("", baseDir.toString());
+    TracingFilter filter = new TracingFilter(TracingConfig.builder().openTelemetry(otel).build());
+    context.addServletContainerInitializer(
+        (classes, servletContext) -> {
+          servletContext
+              .addFilter("tracing", filter)
+              .addMappingForUrlPatterns(EnumSet.of(DispatcherType.REQUEST), true, "/*");
+          servletContext.addServlet("app", new App()).addMapping("/ok", "/fail");
+        },
+        null);
+    tomcat.start();
+    port = connector.getLocalPort();
+  }
+
   @AfterEach
   void stop() throws Exception {
     if (server != null) {
       server.stop();
+    }
+    if (tomcat != null) {
+      tomcat.stop();
+      tomcat.destroy();
     }
     otel.close();
     assertThat(Context.current()).isSameAs(Context.root());
@@ -301,6 +335,32 @@ class HttpServerMetricsTest {
     // ...and left http.server.* to the outer instrumentation: its own early-end count stays.
     assertThat(metric("http.server.request.duration")).isEmpty();
     assertThat(metric("http.server.active_requests")).isEmpty();
+  }
+
+  @Test
+  void tomcat_recordsTheSameAttributes() throws Exception {
+    startTomcat();
+    assertThat(RawHttp.send(port, "GET", "/ok").status()).isEqualTo(200);
+    assertThat(RawHttp.send(port, "POST", "/fail").status()).isEqualTo(500);
+
+    awaitDuration(
+        Attributes.builder()
+            .put(HttpAttributes.HTTP_REQUEST_METHOD, "GET")
+            .put(UrlAttributes.URL_SCHEME, "http")
+            .put(HttpAttributes.HTTP_RESPONSE_STATUS_CODE, 200L)
+            .put(HttpAttributes.HTTP_ROUTE, "/ok")
+            .put(NetworkAttributes.NETWORK_PROTOCOL_VERSION, "1.1")
+            .build());
+    awaitDuration(
+        Attributes.builder()
+            .put(HttpAttributes.HTTP_REQUEST_METHOD, "POST")
+            .put(UrlAttributes.URL_SCHEME, "http")
+            .put(HttpAttributes.HTTP_RESPONSE_STATUS_CODE, 500L)
+            .put(HttpAttributes.HTTP_ROUTE, "/fail")
+            .put(ErrorAttributes.ERROR_TYPE, IllegalStateException.class.getName())
+            .put(NetworkAttributes.NETWORK_PROTOCOL_VERSION, "1.1")
+            .build());
+    awaitActive(0);
   }
 
   private HistogramPointData awaitDuration(Attributes attributes) throws InterruptedException {
