@@ -106,6 +106,11 @@ final class FixedHeaders implements ServerRequest {
   }
 
   @Override
+  public String protocol() {
+    return "HTTP/1.1";
+  }
+
+  @Override
   public String mappingRoute() {
     return "/hello";
   }

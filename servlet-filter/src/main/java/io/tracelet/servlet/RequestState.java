@@ -241,6 +241,11 @@ final class RequestState implements ServerRequest, HeaderSink, Runnable, AsyncLi
     return request.getRemoteAddr();
   }
 
+  @Override
+  public String protocol() {
+    return request.getProtocol();
+  }
+
   /**
    * The route from the servlet mapping: the pattern of an exact, path or extension mapping, under
    * the context path. The default servlet ({@code /}) matches every path, so it names no route.

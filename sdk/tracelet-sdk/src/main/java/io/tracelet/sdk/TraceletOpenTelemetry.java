@@ -23,6 +23,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -78,14 +79,20 @@ public final class TraceletOpenTelemetry implements AutoCloseable {
   private final OpenTelemetrySdk sdk; // null when not owned
   private final Duration closeTimeout;
   private final Thread shutdownHook; // null when not owned or not wanted
+  private final SpanLoss spanLoss; // null when not owned
   private boolean closed;
 
   private TraceletOpenTelemetry(
-      OpenTelemetry openTelemetry, OpenTelemetrySdk sdk, Duration closeTimeout, Thread hook) {
+      OpenTelemetry openTelemetry,
+      OpenTelemetrySdk sdk,
+      Duration closeTimeout,
+      Thread hook,
+      SpanLoss spanLoss) {
     this.openTelemetry = openTelemetry;
     this.sdk = sdk;
     this.closeTimeout = closeTimeout;
     this.shutdownHook = hook;
+    this.spanLoss = spanLoss;
   }
 
   /** Sets up OpenTelemetry with the defaults; see the class documentation. */
@@ -127,16 +134,25 @@ public final class TraceletOpenTelemetry implements AutoCloseable {
         // The hook is running or about to run: it does the same bounded shutdown.
       }
     }
-    shutdown(sdk, closeTimeout);
+    shutdown(sdk, closeTimeout, spanLoss);
   }
 
-  private static void shutdown(OpenTelemetrySdk sdk, Duration timeout) {
+  /**
+   * Counts and reports spans lost on their way out; null when this handle did not build the SDK.
+   */
+  SpanLoss spanLoss() {
+    return spanLoss;
+  }
+
+  private static void shutdown(OpenTelemetrySdk sdk, Duration timeout, SpanLoss loss) {
     CompletableResultCode result = sdk.shutdown().join(timeout.toMillis(), TimeUnit.MILLISECONDS);
     if (!result.isSuccess()) {
       logger.warn(
           "OpenTelemetry did not shut down cleanly within {} ms; pending spans may be lost",
           timeout.toMillis());
     }
+    // The last spans are flushed at shutdown: say now what was lost since the last WARN.
+    loss.reportRemaining();
   }
 
   /** Options for {@link TraceletOpenTelemetry}; each has a default fit for production. */
@@ -144,8 +160,15 @@ public final class TraceletOpenTelemetry implements AutoCloseable {
     private final Map<String, String> properties = new HashMap<>();
     private Duration closeTimeout = Duration.ofSeconds(5);
     private boolean shutdownHook = true;
+    private LongSupplier nanoClock = System::nanoTime;
 
     private Builder() {}
+
+    /** The clock of the once-a-minute span-loss WARN; tests set a fake one. */
+    Builder setClock(LongSupplier nanoClock) {
+      this.nanoClock = Objects.requireNonNull(nanoClock, "nanoClock");
+      return this;
+    }
 
     /**
      * Sets a configuration property (an OpenTelemetry one such as {@code otel.traces.exporter} or a
@@ -181,11 +204,13 @@ public final class TraceletOpenTelemetry implements AutoCloseable {
       synchronized (TraceletOpenTelemetry.class) {
         // isSet() does not trigger GlobalOpenTelemetry's own autoconfiguration, get() could.
         if (GlobalOpenTelemetry.isSet()) {
-          return new TraceletOpenTelemetry(GlobalOpenTelemetry.get(), null, closeTimeout, null);
+          return new TraceletOpenTelemetry(
+              GlobalOpenTelemetry.get(), null, closeTimeout, null, null);
         }
         // Before the SDK exists: the context storage is fixed on first use.
         TraceletMdc.install();
         Map<String, String> overrides = Map.copyOf(properties);
+        SpanLoss loss = new SpanLoss(nanoClock);
         OpenTelemetrySdk sdk;
         try {
           sdk =
@@ -194,6 +219,12 @@ public final class TraceletOpenTelemetry implements AutoCloseable {
                   .addPropertiesCustomizer(config -> overrides)
                   .addPropertiesCustomizer(Builder::tracesExporterDefault)
                   .addTracerProviderCustomizer(Builder::addTraceletProcessors)
+                  // Failed exports are counted on the exporter, queue drops by the batch span
+                  // processor itself on the SDK's meter provider, read back through our reader.
+                  .addSpanExporterCustomizer((exporter, config) -> loss.wrap(exporter))
+                  .addMeterProviderCustomizer(
+                      (meters, config) ->
+                          exports(config) ? meters.registerMetricReader(loss.reader()) : meters)
                   .disableShutdownHook()
                   .build()
                   .getOpenTelemetrySdk();
@@ -205,16 +236,23 @@ public final class TraceletOpenTelemetry implements AutoCloseable {
         } catch (IllegalStateException raced) {
           // Someone registered a global between isSet() and here: theirs wins, ours goes.
           sdk.shutdown().join(closeTimeout.toMillis(), TimeUnit.MILLISECONDS);
-          return new TraceletOpenTelemetry(GlobalOpenTelemetry.get(), null, closeTimeout, null);
+          return new TraceletOpenTelemetry(
+              GlobalOpenTelemetry.get(), null, closeTimeout, null, null);
         }
+        loss.registerMetrics(sdk.getMeterProvider());
         Thread hook = null;
         if (shutdownHook) {
           Duration timeout = closeTimeout;
-          hook = new Thread(() -> shutdown(sdk, timeout), "tracelet-otel-shutdown");
+          hook = new Thread(() -> shutdown(sdk, timeout, loss), "tracelet-otel-shutdown");
           Runtime.getRuntime().addShutdownHook(hook);
         }
-        return new TraceletOpenTelemetry(sdk, sdk, closeTimeout, hook);
+        return new TraceletOpenTelemetry(sdk, sdk, closeTimeout, hook, loss);
       }
+    }
+
+    /** Whether spans are exported (so a batch span processor may drop some). */
+    private static boolean exports(ConfigProperties config) {
+      return !config.getList("otel.traces.exporter", List.of()).equals(NO_EXPORTER);
     }
 
     /**

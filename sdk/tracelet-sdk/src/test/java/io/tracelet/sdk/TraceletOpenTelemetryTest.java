@@ -216,6 +216,22 @@ class TraceletOpenTelemetryTest {
   }
 
   @Test
+  void otlpMetrics_asDocsMetricsMdSays_areSentToTheSameEndpoint() throws Exception {
+    List<String> received = new CopyOnWriteArrayList<>();
+    int port = startReceiver(received, false);
+    try (TraceletOpenTelemetry otel =
+        quiet()
+            .setProperty("otel.exporter.otlp.endpoint", "http://127.0.0.1:" + port)
+            .setProperty("otel.metrics.exporter", "otlp")
+            .setCloseTimeout(Duration.ofSeconds(10))
+            .initialize()) {
+      otel.openTelemetry().getMeter("test").counterBuilder("test.requests").build().add(1);
+    }
+    // The periodic reader exports once more at shutdown.
+    assertThat(received).contains("POST /v1/metrics application/x-protobuf");
+  }
+
+  @Test
   void otlpGrpc_sendsSpansToTheConfiguredEndpoint_onClose() throws Exception {
     List<String> received = new CopyOnWriteArrayList<>();
     int port = startReceiver(received, true);

@@ -40,6 +40,9 @@ public final class Exchange {
   private final RequestId requestId;
   private final String semconvMethod;
   private final String mappingRoute;
+  // The request's attribute set in HttpServerMetrics and when it started (System.nanoTime()).
+  private final int httpKey;
+  private final long startNanos;
   private volatile int finished;
   private volatile boolean clientGone;
   private volatile boolean timedOut;
@@ -52,13 +55,17 @@ public final class Exchange {
       boolean ownsSpan,
       RequestId requestId,
       String semconvMethod,
-      String mappingRoute) {
+      String mappingRoute,
+      int httpKey,
+      long startNanos) {
     this.cancellable = cancellable;
     this.span = span;
     this.ownsSpan = ownsSpan;
     this.requestId = requestId;
     this.semconvMethod = semconvMethod;
     this.mappingRoute = mappingRoute;
+    this.httpKey = httpKey;
+    this.startNanos = startNanos;
   }
 
   /** The request context: make it current around the application. */
@@ -134,6 +141,14 @@ public final class Exchange {
 
   String mappingRoute() {
     return mappingRoute;
+  }
+
+  int httpKey() {
+    return httpKey;
+  }
+
+  long startNanos() {
+    return startNanos;
   }
 
   boolean clientGone() {

@@ -34,6 +34,9 @@ public interface ServerRequest extends HeaderSource {
   /** The peer's address. */
   String clientAddress();
 
+  /** The protocol as the request line names it, such as {@code HTTP/1.1} or {@code HTTP/2.0}. */
+  String protocol();
+
   /** The route from the container's mapping, or null when unknown. */
   String mappingRoute();
 }

@@ -77,6 +77,7 @@ public final class ServerTracing {
   private final OutboundPropagator outbound;
   private final HttpSemconv semconv = new HttpSemconv();
   private final FilterMetrics metrics;
+  private final HttpServerMetrics httpMetrics;
   // The headers whose presence means a caller tried to send a trace (for the "invalid" outcome).
   private final String[] traceHeaders;
   private final boolean readsTracestate;
@@ -111,6 +112,7 @@ public final class ServerTracing {
     this.propagator = propagator;
     this.outbound = OutboundPropagator.wrap(propagator, settings.baggageAllowList);
     this.metrics = metrics;
+    this.httpMetrics = new HttpServerMetrics(openTelemetry, semconv);
     List<String> trace = new ArrayList<>();
     boolean tracestate = false;
     boolean baggage = false;
@@ -416,7 +418,16 @@ public final class ServerTracing {
         timeout == null
             ? CancellableContext.withCancel(base)
             : CancellableContext.withTimeout(base, timeout);
-    return new Exchange(cancellable, span, true, requestId, semconvMethod, request.mappingRoute());
+    int httpKey = httpMetrics.key(semconvMethod, request.scheme(), request.protocol());
+    return new Exchange(
+        cancellable,
+        span,
+        true,
+        requestId,
+        semconvMethod,
+        request.mappingRoute(),
+        httpKey,
+        httpMetrics.requestStarted(httpKey));
   }
 
   /**
@@ -551,8 +562,16 @@ public final class ServerTracing {
         timeout == null
             ? CancellableContext.withCancel(base)
             : CancellableContext.withTimeout(base, timeout);
+    // The outer instrumentation (the Java agent) records http.server.* itself: not twice.
     return new Exchange(
-        cancellable, span, false, requestId, HttpSemconv.method(request.method()), null);
+        cancellable,
+        span,
+        false,
+        requestId,
+        HttpSemconv.method(request.method()),
+        null,
+        HttpServerMetrics.NOT_RECORDED,
+        0L);
   }
 
   /** Counts incoming values that were sent but not used because of what they contained. */
@@ -613,8 +632,19 @@ public final class ServerTracing {
     Span span = exchange.span();
     try {
       exchange.closeWatch();
+      Throwable f = failure == null ? exchange.recordedFailure() : failure;
+      httpMetrics.requestEnded(
+          exchange.httpKey(),
+          exchange.startNanos(),
+          status,
+          f,
+          f == null ? null : exchange.classify(f),
+          committed,
+          exchange.timedOut(),
+          exchange.clientGone(),
+          appRoute,
+          exchange.mappingRoute());
       if (exchange.ownsSpan() && span.getSpanContext().isValid()) {
-        Throwable f = failure == null ? exchange.recordedFailure() : failure;
         record(exchange, status, f, committed, appRoute);
       }
     } catch (RuntimeException e) {

@@ -60,6 +60,11 @@ record RequestInfo(
       }
 
       @Override
+      public String protocol() {
+        return "HTTP/1.1";
+      }
+
+      @Override
       public String mappingRoute() {
         return info.route;
       }

@@ -62,7 +62,9 @@ class ResponseHeadersTest {
             true,
             RequestId.generate(),
             "GET",
-            null),
+            null,
+            HttpServerMetrics.NOT_RECORDED,
+            0L),
         out);
     assertThat(out.list())
         .extracting(Map.Entry::getKey)
