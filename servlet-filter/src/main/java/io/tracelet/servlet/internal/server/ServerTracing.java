@@ -333,7 +333,9 @@ public final class ServerTracing {
     }
     Context extracted = propagator.extract(Context.root(), request, IncomingGetter.INSTANCE);
     SpanContext incoming = Span.fromContext(extracted).getSpanContext();
-    if (readsTracestate && incoming.isValid() && incoming.getTraceState().isEmpty()) {
+    // Looked up once: most requests have none, and each lookup is a scan of the headers.
+    String tracestate = readsTracestate ? request.first("tracestate") : null;
+    if (tracestate != null && incoming.isValid() && incoming.getTraceState().isEmpty()) {
       // OpenTelemetry's W3C propagator drops a tracestate with a key only Level 2 allows.
       SpanContext restored = Level2TraceState.restore(incoming, request);
       if (restored != incoming) {
@@ -363,7 +365,7 @@ public final class ServerTracing {
       String incomingId = request.first(settings.requestIdHeader);
       requestId = RequestId.parseOrGenerate(incomingId);
       timeout = min(timeout, incomingTimeout(request));
-      countRejected(request, extracted, incoming, outcome, incomingId, requestId);
+      countRejected(request, tracestate, extracted, incoming, outcome, incomingId, requestId);
     } else {
       // Untrusted callers may not steer our trace (nor its sampling), our request ID, our
       // baggage or our deadline: their trace is kept only as a link.
@@ -577,6 +579,7 @@ public final class ServerTracing {
   /** Counts incoming values that were sent but not used because of what they contained. */
   private void countRejected(
       HeaderSource headers,
+      String tracestate,
       Context extracted,
       SpanContext incoming,
       FilterMetrics.Incoming outcome,
@@ -585,11 +588,10 @@ public final class ServerTracing {
     if (incomingId != null && requestId.isGenerated()) {
       metrics.rejected(FilterMetrics.Rejected.REQUEST_ID);
     }
-    if (readsTracestate
+    if (!isBlank(tracestate)
         && outcome == FilterMetrics.Incoming.CONTINUED
         && incoming.getTraceState().isEmpty()
-        && headers.first("traceparent") != null
-        && !isBlank(headers.first("tracestate"))) {
+        && headers.first("traceparent") != null) {
       metrics.rejected(FilterMetrics.Rejected.TRACESTATE);
     }
     if (readsBaggage
