@@ -29,7 +29,10 @@ import jakarta.servlet.ServletResponse;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
 import java.lang.management.ManagementFactory;
+import java.net.Socket;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -44,6 +47,7 @@ import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
 import org.eclipse.jetty.ee10.servlet.ServletHolder;
 import org.eclipse.jetty.server.LocalConnector;
 import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
 
 /**
  * An exact allocation breakdown of the filter, per request and per step, from the JVM's per-thread
@@ -64,6 +68,8 @@ import org.eclipse.jetty.server.Server;
  *   <li>The container-agnostic core alone, step by step on one thread, with the same headers.
  *   <li>The per-request costs that need a real Jetty request: header reads and the disconnect
  *       watch.
+ *   <li>The servers of section 1 over loopback TCP, counting the server's threads only (the
+ *       client's own parse of the response excluded), through the path a real connection takes.
  * </ol>
  */
 public final class AllocationBreakdown {
@@ -86,9 +92,13 @@ public final class AllocationBreakdown {
       TraceletMdc.install();
     }
     System.out.printf("MDC correlation: %s%n%n", mdc ? "on" : "off");
-    List<String> parts = args.length > 1 ? List.of(args[1].split(",")) : List.of("1", "2", "3");
+    List<String> parts =
+        args.length > 1 ? List.of(args[1].split(",")) : List.of("1", "2", "3", "4");
     if (parts.contains("1")) {
       servers();
+    }
+    if (parts.contains("4")) {
+      overTcp();
     }
     if (parts.contains("2")) {
       core();
@@ -144,6 +154,118 @@ public final class AllocationBreakdown {
         none);
     braveTracing.close();
     System.out.println();
+  }
+
+  // ---------------------------------------------------------------- 4. over loopback TCP
+
+  /**
+   * The same servers over loopback TCP (HTTP/1.1, one kept-alive connection), counting only the
+   * server's threads: the client here reads the response with a byte scan of its own, and its
+   * thread's bytes are subtracted, so a longer response does not count what a client's parser
+   * allocates for it (in section 1 the in-process client's parse counts). It also takes the path a
+   * real connection takes, such as the disconnect detector's read probe.
+   */
+  private static void overTcp() throws Exception {
+    System.out.println(
+        "4. Over loopback TCP (HTTP/1.1 keep-alive), bytes per request on the server's threads");
+    long none = tcpServer(null);
+    System.out.printf("  %-36s %,7d B  (+0 B)%n", "none", none);
+    tcpReport("sameHeaders (control)", tcpServer(new ServerBenchmark.SameHeadersFilter()), none);
+    Map<String, TracingConfig.Builder> variants = new LinkedHashMap<>();
+    variants.put("tracelet, everything on", base());
+    variants.put(
+        "tracelet, no response headers",
+        base().responseRequestId(false).responseTraceResponse(false));
+    variants.put("tracelet, no disconnect detection", base().detectDisconnect(false));
+    for (Map.Entry<String, TracingConfig.Builder> v : variants.entrySet()) {
+      OpenTelemetrySdk otel = ServerBenchmark.sdk();
+      tcpReport(
+          v.getKey(), tcpServer(new TracingFilter(v.getValue().openTelemetry(otel).build())), none);
+      otel.close();
+    }
+    OpenTelemetrySdk otel = ServerBenchmark.sdk();
+    tcpReport(
+        "minimal OpenTelemetry filter",
+        tcpServer(new ServerBenchmark.MinimalOpenTelemetryFilter(otel)),
+        none);
+    otel.close();
+    ServerBenchmark.CountingHandler braveSpans = new ServerBenchmark.CountingHandler();
+    Tracing braveTracing =
+        Tracing.newBuilder().localServiceName("bench").addSpanHandler(braveSpans).build();
+    tcpReport(
+        "Brave servlet filter",
+        tcpServer(brave.jakarta.servlet.TracingFilter.create(HttpTracing.create(braveTracing))),
+        none);
+    braveTracing.close();
+    System.out.println();
+  }
+
+  private static void tcpReport(String name, long bytes, long none) {
+    System.out.printf("  %-36s %,7d B  (%+,d B)%n", name, bytes, bytes - none);
+  }
+
+  private static long tcpServer(Filter filter) throws Exception {
+    Server server = new Server();
+    ServerConnector connector = new ServerConnector(server);
+    connector.setHost("127.0.0.1");
+    connector.setPort(0);
+    server.addConnector(connector);
+    ServletContextHandler context = new ServletContextHandler("/");
+    context.addServlet(new ServletHolder(new ServerBenchmark.HelloServlet()), "/hello");
+    if (filter != null) {
+      FilterHolder holder = new FilterHolder(filter);
+      holder.setAsyncSupported(true);
+      context.addFilter(holder, "/*", EnumSet.of(DispatcherType.REQUEST, DispatcherType.ASYNC));
+    }
+    server.setHandler(context);
+    server.start();
+    try (Socket socket = new Socket("127.0.0.1", connector.getLocalPort())) {
+      socket.setTcpNoDelay(true);
+      OutputStream out = socket.getOutputStream();
+      InputStream in = socket.getInputStream();
+      byte[] request = ServerBenchmark.REQUEST.getBytes(StandardCharsets.US_ASCII);
+      byte[] buffer = new byte[16 * 1024];
+      for (int i = 0; i < WARMUP; i++) {
+        exchange(out, in, request, buffer);
+      }
+      long before = allThreadsAllocated();
+      long clientBefore = currentThreadAllocated();
+      for (int i = 0; i < MEASURED; i++) {
+        exchange(out, in, request, buffer);
+      }
+      long client = currentThreadAllocated() - clientBefore;
+      long after = allThreadsAllocated();
+      return (after - before - client) / MEASURED;
+    } finally {
+      server.stop();
+    }
+  }
+
+  /**
+   * Sends one request and reads its response: the head up to the blank line, then the 5-byte body
+   * of {@code HelloServlet} (its Content-Length), by scanning bytes, with no parser.
+   */
+  private static void exchange(OutputStream out, InputStream in, byte[] request, byte[] buffer)
+      throws IOException {
+    out.write(request);
+    out.flush();
+    int length = 0;
+    int bodyStart = -1;
+    while (bodyStart < 0 || length < bodyStart + 5) {
+      int n = in.read(buffer, length, buffer.length - length);
+      if (n < 0) {
+        throw new IOException("connection closed after " + length + " bytes");
+      }
+      length += n;
+      if (bodyStart < 0) {
+        for (int i = 3; i < length; i++) {
+          if (buffer[i] == '\n' && buffer[i - 1] == '\r' && buffer[i - 2] == '\n') {
+            bodyStart = i + 1;
+            break;
+          }
+        }
+      }
+    }
   }
 
   private static TracingConfig.Builder base() {

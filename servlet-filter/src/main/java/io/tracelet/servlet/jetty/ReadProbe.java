@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Function;
 import org.eclipse.jetty.http.HttpParser;
 import org.eclipse.jetty.http.MetaData;
 import org.eclipse.jetty.io.Content;
@@ -85,7 +86,7 @@ import org.slf4j.LoggerFactory;
  * net/http does. Only plain TCP connections are probed ({@link SocketChannelEndPoint}); behind TLS
  * the readable bytes are TLS records, and only the listeners of {@link JettyWatches} apply.
  */
-final class ReadProbe implements Runnable {
+final class ReadProbe implements Runnable, Function<HttpStream, HttpStream> {
   private static final Logger logger = LoggerFactory.getLogger(ReadProbe.class);
   // The connection attribute holding its Slot. A request attribute would do, but setting the first
   // one costs Jetty a map per request; the connection's map and slot are made once per connection.
@@ -96,7 +97,13 @@ final class ReadProbe implements Runnable {
    * a second watch of the same request shares it.
    */
   private static final class Slot {
+    // The connection's socket input, for available() only.
+    final InputStream socketInput;
     volatile ReadProbe current;
+
+    Slot(InputStream socketInput) {
+      this.socketInput = socketInput;
+    }
   }
 
   private final Request request;
@@ -203,14 +210,23 @@ final class ReadProbe implements Runnable {
         || !(connection.getEndPoint() instanceof SocketChannelEndPoint endPoint)) {
       return null;
     }
-    InputStream in;
-    try {
-      // Unix domain channels have no Socket; the stream is only used for available(), never
-      // read from and never closed (closing it would close the connection).
-      in = endPoint.getChannel().socket().getInputStream();
-    } catch (IOException | UnsupportedOperationException e) {
-      return null;
+    Slot slot;
+    if (connection.getAttribute(SLOT) instanceof Slot existing) {
+      slot = existing;
+    } else {
+      InputStream socketInput;
+      try {
+        // Unix domain channels have no Socket; the stream is only used for available(), never
+        // read from and never closed (closing it would close the connection). Each call makes a
+        // new one, so it is kept with the connection.
+        socketInput = endPoint.getChannel().socket().getInputStream();
+      } catch (IOException | UnsupportedOperationException e) {
+        return null;
+      }
+      slot = new Slot(socketInput);
+      connection.setAttribute(SLOT, slot);
     }
+    InputStream in = slot.socketInput;
     long now = System.nanoTime();
     long headers = request.getHeadersNanoTime();
     boolean poolShort =
@@ -218,16 +234,9 @@ final class ReadProbe implements Runnable {
             && pool.isLowOnThreads();
     boolean mayHaveWaited = timing.mayHaveWaited(now, headers, poolShort);
     long armAt = mayHaveWaited ? now : headers + timing.armingDelayNanos();
-    Slot slot;
-    if (connection.getAttribute(SLOT) instanceof Slot existing) {
-      slot = existing;
-    } else {
-      slot = new Slot();
-      connection.setAttribute(SLOT, slot);
-    }
     ReadProbe probe = new ReadProbe(request, slot, connection, endPoint, in, armAt, mayHaveWaited);
     try {
-      request.addHttpStreamWrapper(probe::wrap);
+      request.addHttpStreamWrapper(probe);
     } catch (IllegalStateException noActiveStream) {
       return null;
     }
@@ -235,7 +244,9 @@ final class ReadProbe implements Runnable {
     return probe;
   }
 
-  private HttpStream wrap(HttpStream stream) {
+  /** Wraps the request's stream (the probe is the wrapping function: one object less). */
+  @Override
+  public HttpStream apply(HttpStream stream) {
     return new HttpStream.Wrapper(stream) {
       @Override
       public Content.Chunk read() {
