@@ -39,9 +39,10 @@ final class RequestState implements ServerRequest, HeaderSink, Runnable, AsyncLi
   final HttpServletRequest request;
   final HttpServletResponse response;
   private final ServerTracing handler;
-  // Set once by begin(), before this object is handed to any other thread (the detector's watch
-  // and the async listener are registered after it, through synchronized container calls).
-  private Exchange exchange;
+  // Set once by begin(), before this object is handed to the detector or registered as a listener;
+  // volatile so that a container thread that runs those callbacks sees it whatever the container's
+  // own publication (a volatile read costs the request thread nothing measurable).
+  private volatile Exchange exchange;
   private volatile int listening;
 
   private RequestState(
@@ -70,7 +71,8 @@ final class RequestState implements ServerRequest, HeaderSink, Runnable, AsyncLi
     try {
       exchange.setWatch(detector.watch(request, state));
     } catch (RuntimeException e) {
-      handler.failed(e);
+      // The request stays traced; only a client that leaves goes unnoticed.
+      log.debug("Tracelet: not watching this request for a client disconnect", e);
     }
     return state;
   }

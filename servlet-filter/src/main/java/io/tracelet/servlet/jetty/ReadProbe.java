@@ -107,7 +107,6 @@ final class ReadProbe implements Runnable, Function<HttpStream, HttpStream> {
   }
 
   private final Request request;
-  private final Slot slot;
   private final HttpConnection connection;
   private final SocketChannelEndPoint endPoint;
   private final InputStream socketInput;
@@ -130,14 +129,12 @@ final class ReadProbe implements Runnable, Function<HttpStream, HttpStream> {
 
   private ReadProbe(
       Request request,
-      Slot slot,
       HttpConnection connection,
       SocketChannelEndPoint endPoint,
       InputStream in,
       long armAt,
       boolean lookFirst) {
     this.request = request;
-    this.slot = slot;
     this.connection = connection;
     this.endPoint = endPoint;
     this.socketInput = in;
@@ -234,7 +231,7 @@ final class ReadProbe implements Runnable, Function<HttpStream, HttpStream> {
             && pool.isLowOnThreads();
     boolean mayHaveWaited = timing.mayHaveWaited(now, headers, poolShort);
     long armAt = mayHaveWaited ? now : headers + timing.armingDelayNanos();
-    ReadProbe probe = new ReadProbe(request, slot, connection, endPoint, in, armAt, mayHaveWaited);
+    ReadProbe probe = new ReadProbe(request, connection, endPoint, in, armAt, mayHaveWaited);
     try {
       request.addHttpStreamWrapper(probe);
     } catch (IllegalStateException noActiveStream) {
@@ -398,10 +395,8 @@ final class ReadProbe implements Runnable, Function<HttpStream, HttpStream> {
    * or the stream ended. Always before Jetty reads the connection again.
    */
   private void end() {
-    if (slot.current == this) {
-      // Nothing of this request stays reachable from the keep-alive connection.
-      slot.current = null;
-    }
+    // The ended probe stays in the slot until the connection's next request replaces it, so that a
+    // later watch of this request finds it ended instead of wrapping a stream Jetty may have taken.
     synchronized (lock) {
       ended = true;
       listeners.clear();

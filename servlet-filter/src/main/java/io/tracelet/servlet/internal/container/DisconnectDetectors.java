@@ -9,7 +9,8 @@ public final class DisconnectDetectors {
   private static final String JETTY_REQUEST = "org.eclipse.jetty.server.Request";
   private static final String JETTY_DETECTOR = "io.tracelet.servlet.jetty.JettyDisconnectDetector";
 
-  private static final Logger log = LoggerFactory.getLogger(DisconnectDetectors.class);
+  // Logged under the filter's name, the logger users know.
+  private static final Logger log = LoggerFactory.getLogger("io.tracelet.servlet.TracingFilter");
 
   private DisconnectDetectors() {}
 

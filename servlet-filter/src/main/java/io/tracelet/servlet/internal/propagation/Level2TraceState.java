@@ -42,7 +42,7 @@ public final class Level2TraceState implements TraceState {
     String traceparent = headers.first("traceparent");
     if (traceparent == null
         || headers.first("tracestate") == null
-        || !traceparent.contains(incoming.getSpanId())) {
+        || !isParentOf(TraceStateCodec.trimOws(traceparent), incoming)) {
       return incoming;
     }
     String normal = TraceStateCodec.normalize(headers.values("tracestate"));
@@ -61,6 +61,19 @@ public final class Level2TraceState implements TraceState {
         incoming.getSpanId(),
         incoming.getTraceFlags(),
         new Level2TraceState(members));
+  }
+
+  /**
+   * Whether {@code traceparent} names {@code parent}: its trace-id and parent-id fields (at the
+   * same offsets in every version) are the parent's, so the tracestate beside it is this parent's
+   * and not that of a context another propagator (B3, Jaeger) extracted.
+   */
+  private static boolean isParentOf(String traceparent, SpanContext parent) {
+    return traceparent.length() >= 55
+        && traceparent.charAt(2) == '-'
+        && traceparent.charAt(35) == '-'
+        && traceparent.regionMatches(3, parent.getTraceId(), 0, 32)
+        && traceparent.regionMatches(36, parent.getSpanId(), 0, 16);
   }
 
   @Override

@@ -201,7 +201,12 @@ public final class HttpServerMetrics {
     if (key == NOT_RECORDED) {
       return 0;
     }
-    active.add(1, activeAttributes[key / PROTOCOLS.length]);
+    try {
+      active.add(1, activeAttributes[key / PROTOCOLS.length]);
+    } catch (RuntimeException e) {
+      // As in requestEnded: a broken meter provider must not break the request.
+      failed(e);
+    }
     return System.nanoTime();
   }
 
@@ -269,14 +274,18 @@ public final class HttpServerMetrics {
               : durationAttributes(key, effective, route, errorType));
     } catch (RuntimeException e) {
       // A broken meter provider must not break the request's completion.
-      if (failureLogged.compareAndSet(false, true)) {
-        log.warn(
-            "Tracelet: recording the HTTP server metrics failed with {}; requests are served"
-                + " regardless (logged once)",
-            Failures.describe(e));
-      }
-      log.debug("Tracelet: recording the HTTP server metrics failed", e);
+      failed(e);
     }
+  }
+
+  private void failed(RuntimeException e) {
+    if (failureLogged.compareAndSet(false, true)) {
+      log.warn(
+          "Tracelet: recording the HTTP server metrics failed with {}; requests are served"
+              + " regardless (logged once)",
+          Failures.describe(e));
+    }
+    log.debug("Tracelet: recording the HTTP server metrics failed", e);
   }
 
   /**

@@ -414,22 +414,29 @@ public final class ServerTracing {
       }
       span = withOwnIds(b.startSpan(), Span.fromContext(parent).getSpanContext());
     }
-    Context base =
-        OutboundPropagation.storeInContext(requestId.storeInContext(parent.with(span)), outbound);
-    CancellableContext cancellable =
-        timeout == null
-            ? CancellableContext.withCancel(base)
-            : CancellableContext.withTimeout(base, timeout);
-    int httpKey = httpMetrics.key(semconvMethod, request.scheme(), request.protocol());
-    return new Exchange(
-        cancellable,
-        span,
-        true,
-        requestId,
-        semconvMethod,
-        request.mappingRoute(),
-        httpKey,
-        httpMetrics.requestStarted(httpKey));
+    try {
+      Context base =
+          OutboundPropagation.storeInContext(requestId.storeInContext(parent.with(span)), outbound);
+      CancellableContext cancellable =
+          timeout == null
+              ? CancellableContext.withCancel(base)
+              : CancellableContext.withTimeout(base, timeout);
+      int httpKey = httpMetrics.key(semconvMethod, request.scheme(), request.protocol());
+      // Last: once the request counts as active, nothing else may fail before the exchange exists.
+      return new Exchange(
+          cancellable,
+          span,
+          true,
+          requestId,
+          semconvMethod,
+          request.mappingRoute(),
+          httpKey,
+          httpMetrics.requestStarted(httpKey));
+    } catch (RuntimeException e) {
+      // No exchange to end: the span started above must not stay open.
+      span.end();
+      throw e;
+    }
   }
 
   /**
