@@ -108,14 +108,15 @@ public final class TraceletClientHttpRequestInterceptor implements ClientHttpReq
       throws IOException {
     HttpHeaders headers = request.getHeaders();
     TextMapPropagator p = propagator.get();
-    boolean tracedElsewhere = p.fields().stream().anyMatch(headers::containsKey);
+    // getFirst, not containsKey: Spring 7's HttpHeaders is no longer a Map.
+    boolean tracedElsewhere = p.fields().stream().anyMatch(f -> headers.getFirst(f) != null);
     Span span = tracedElsewhere ? Span.getInvalid() : startSpan(request, parent);
     Context context = parent.with(span);
     if (!tracedElsewhere) {
       p.inject(context, headers, SETTER);
     }
     RequestId id = RequestId.fromContext(parent);
-    if (id != null && !headers.containsKey(requestIdHeader)) {
+    if (id != null && headers.getFirst(requestIdHeader) == null) {
       headers.set(requestIdHeader, id.value());
     }
     if (deadlineHeader != null && cancellation.hasDeadline()) {

@@ -6,6 +6,7 @@ import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import org.springframework.web.servlet.HandlerInterceptor;
 import org.springframework.web.servlet.HandlerMapping;
+import org.springframework.web.servlet.resource.ResourceHttpRequestHandler;
 
 /**
  * Names the request's route after Spring MVC's matched pattern ({@code /orders/{id}}), for the
@@ -19,6 +20,11 @@ final class TraceletHandlerInterceptor implements HandlerInterceptor {
       HttpServletRequest request, HttpServletResponse response, Object handler) {
     // The error page's own mapping (/error) is not the route of the request that failed.
     if (request.getDispatcherType() == DispatcherType.ERROR) {
+      return true;
+    }
+    // Static resources match /**, including paths that turn out not to exist: a 404 keeps the
+    // filter's fallback name rather than a pattern that names no route.
+    if (handler instanceof ResourceHttpRequestHandler) {
       return true;
     }
     Object pattern = request.getAttribute(HandlerMapping.BEST_MATCHING_PATTERN_ATTRIBUTE);
