@@ -178,6 +178,34 @@ public class TraceletAutoConfiguration {
     }
   }
 
+  /**
+   * Under Micrometer Tracing: Spring Security's filter-chain observations (on by default) open
+   * scopes around the rest of the chain, controllers included, whose OpenTelemetry context is the
+   * one Spring's observation filter made before Tracelet's filter ran (Micrometer's bridge derives a
+   * child span's context from its parent span's stored context, not from the current one). Inside
+   * them the request's ID, deadline and cancellation would be lost, so they are turned off; {@code
+   * tracelet.keep-spring-security-observations=true} keeps them.
+   */
+  @Configuration(proxyBeanMethods = false)
+  @ConditionalOnClass(
+      name = {"io.micrometer.observation.ObservationPredicate", "io.micrometer.tracing.Tracer"})
+  @ConditionalOnProperty(
+      name = TraceletProperties.KEEP_SECURITY_OBSERVATIONS,
+      havingValue = "false",
+      matchIfMissing = true)
+  static class MicrometerTracing {
+    static final List<String> SECURITY_OBSERVATIONS =
+        List.of(
+            "spring.security.filterchains",
+            "spring.security.http.secured.requests",
+            "spring.security.http.unsecured.requests");
+
+    @Bean
+    io.micrometer.observation.ObservationPredicate traceletSecurityObservationPredicate() {
+      return (name, context) -> !SECURITY_OBSERVATIONS.contains(name);
+    }
+  }
+
   /** The interceptor on every {@code RestClient.Builder} and {@code RestTemplate} bean. */
   @Configuration(proxyBeanMethods = false)
   @ConditionalOnClass(name = "org.springframework.web.client.RestClient")

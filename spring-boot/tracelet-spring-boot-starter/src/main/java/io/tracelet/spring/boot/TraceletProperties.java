@@ -28,6 +28,12 @@ final class TraceletProperties {
   /** Turns the whole starter off. */
   static final String ENABLED = PREFIX + ".enabled";
 
+  /**
+   * Keeps Spring Security's filter-chain observations under Micrometer Tracing (see {@code
+   * TraceletAutoConfiguration.MicrometerTracing}).
+   */
+  static final String KEEP_SECURITY_OBSERVATIONS = PREFIX + ".keep-spring-security-observations";
+
   /** The SDK set-up's own settings, passed to {@code TraceletOpenTelemetry}. */
   static final List<String> SDK_PROPERTIES =
       List.of("tracelet.span.log", "tracelet.span.tree", "tracelet.span.tree.max.spans");
@@ -82,6 +88,7 @@ final class TraceletProperties {
       known.add(propertyName(setting));
     }
     known.add(ENABLED);
+    known.add(KEEP_SECURITY_OBSERVATIONS);
     known.addAll(SDK_PROPERTIES);
     ConfigurationPropertyName prefix = ConfigurationPropertyName.of(PREFIX);
     Set<String> unknown = new TreeSet<>();
@@ -111,6 +118,7 @@ final class TraceletProperties {
   static List<String> allPropertyNames() {
     List<String> names = new ArrayList<>();
     names.add(ENABLED);
+    names.add(KEEP_SECURITY_OBSERVATIONS);
     for (Setting setting : Setting.values()) {
       names.add(propertyName(setting));
     }
