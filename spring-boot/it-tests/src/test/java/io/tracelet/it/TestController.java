@@ -21,10 +21,12 @@ public class TestController {
     this.restClient = restClient;
   }
 
+  // snippet: order
   @GetMapping("/orders/{id}")
   public String order(@PathVariable String id, RequestId requestId) {
     return "order " + id + " for request " + requestId.value();
   }
+  // end-snippet
 
   @GetMapping("/secure/data")
   public String secure() {
@@ -84,6 +86,7 @@ public class TestController {
   }
 
   /** Calls another application's path with the RestClient Spring Boot built. */
+  // snippet: proxy
   @GetMapping("/proxy")
   public String proxy(@RequestParam int port, @RequestParam String path) {
     return restClient
@@ -93,4 +96,5 @@ public class TestController {
         .retrieve()
         .body(String.class);
   }
+  // end-snippet
 }
