@@ -68,7 +68,9 @@ public final class Apps {
 
   /** The trace ID in a {@code traceresponse} header value. */
   public static String traceIdOf(String traceresponse) {
-    assertThat(traceresponse).as("traceresponse").matches("00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}");
+    assertThat(traceresponse)
+        .as("traceresponse")
+        .matches("00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}");
     return traceresponse.substring(3, 35);
   }
 }

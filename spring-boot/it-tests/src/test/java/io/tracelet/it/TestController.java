@@ -26,6 +26,7 @@ public class TestController {
   public String order(@PathVariable String id, RequestId requestId) {
     return "order " + id + " for request " + requestId.value();
   }
+
   // end-snippet
 
   @GetMapping("/secure/data")

@@ -58,7 +58,8 @@ class StarterAloneTest {
   }
 
   private static SpanData onlyServerSpan() {
-    Apps.await("a server span", () -> !serverSpans(InMemoryOtel.SPANS.getFinishedSpanItems()).isEmpty());
+    Apps.await(
+        "a server span", () -> !serverSpans(InMemoryOtel.SPANS.getFinishedSpanItems()).isEmpty());
     List<SpanData> server = serverSpans(InMemoryOtel.SPANS.getFinishedSpanItems());
     assertThat(server).hasSize(1);
     return server.get(0);
@@ -166,14 +167,17 @@ class StarterAloneTest {
         .contains("requestId=chain-1")
         .contains("traceId=" + traceId)
         .matches(".*timeoutMs=\\d+ .*");
-    long forwardedMs =
-        Long.parseLong(response.body().replaceAll(".*timeoutMs=(\\d+) .*", "$1"));
+    long forwardedMs = Long.parseLong(response.body().replaceAll(".*timeoutMs=(\\d+) .*", "$1"));
     assertThat(forwardedMs).isPositive().isLessThanOrEqualTo(20000);
     Apps.await(
-        "both server spans", () -> serverSpans(InMemoryOtel.SPANS.getFinishedSpanItems()).size() == 2);
+        "both server spans",
+        () -> serverSpans(InMemoryOtel.SPANS.getFinishedSpanItems()).size() == 2);
     List<SpanData> spans = InMemoryOtel.SPANS.getFinishedSpanItems();
     SpanData caller =
-        serverSpans(spans).stream().filter(s -> s.getName().equals("GET /proxy")).findFirst().orElseThrow();
+        serverSpans(spans).stream()
+            .filter(s -> s.getName().equals("GET /proxy"))
+            .findFirst()
+            .orElseThrow();
     SpanData callee =
         serverSpans(spans).stream()
             .filter(s -> s.getName().equals("GET /downstream"))

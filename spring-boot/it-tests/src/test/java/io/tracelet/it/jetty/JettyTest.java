@@ -79,7 +79,8 @@ class JettyTest {
   void aRequest_hasOneServerSpan_namedWithTheRoute() throws Exception {
     HttpResponse<String> response = get(app, "/orders/7");
     assertThat(response.statusCode()).isEqualTo(200);
-    Apps.await("a server span", () -> !serverSpans(InMemoryOtel.SPANS.getFinishedSpanItems()).isEmpty());
+    Apps.await(
+        "a server span", () -> !serverSpans(InMemoryOtel.SPANS.getFinishedSpanItems()).isEmpty());
     List<SpanData> server = serverSpans(InMemoryOtel.SPANS.getFinishedSpanItems());
     assertThat(server).hasSize(1);
     assertThat(server.get(0).getName()).isEqualTo("GET /orders/{id}");
@@ -100,7 +101,8 @@ class JettyTest {
         .as("the controller's Cancellation fired after the client left")
         .isTrue();
     assertThat(Signals.cause.get()).isInstanceOf(CanceledException.class);
-    Apps.await("the server span", () -> !serverSpans(InMemoryOtel.SPANS.getFinishedSpanItems()).isEmpty());
+    Apps.await(
+        "the server span", () -> !serverSpans(InMemoryOtel.SPANS.getFinishedSpanItems()).isEmpty());
     SpanData span = serverSpans(InMemoryOtel.SPANS.getFinishedSpanItems()).get(0);
     assertThat(span.getName()).isEqualTo("GET /wait");
     assertThat(span.getEvents()).anyMatch(e -> e.getName().equals("client disconnected"));

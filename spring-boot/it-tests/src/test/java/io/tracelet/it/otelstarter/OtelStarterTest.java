@@ -75,8 +75,7 @@ class OtelStarterTest {
   }
 
   @Test
-  void aRequest_hasOneServerSpan_openTelemetrysWithTheRoute_andTheIdsAreItsOwn()
-      throws Exception {
+  void aRequest_hasOneServerSpan_openTelemetrysWithTheRoute_andTheIdsAreItsOwn() throws Exception {
     HttpResponse<String> response = get(app, "/orders/5", "X-Request-ID", "otel-1");
     assertThat(response.statusCode()).isEqualTo(200);
     assertThat(response.body()).isEqualTo("order 5 for request otel-1");

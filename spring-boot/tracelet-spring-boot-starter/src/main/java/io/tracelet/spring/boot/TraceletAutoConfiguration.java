@@ -181,8 +181,8 @@ public class TraceletAutoConfiguration {
   /**
    * Under Micrometer Tracing: Spring Security's filter-chain observations (on by default) open
    * scopes around the rest of the chain, controllers included, whose OpenTelemetry context is the
-   * one Spring's observation filter made before Tracelet's filter ran (Micrometer's bridge derives a
-   * child span's context from its parent span's stored context, not from the current one). Inside
+   * one Spring's observation filter made before Tracelet's filter ran (Micrometer's bridge derives
+   * a child span's context from its parent span's stored context, not from the current one). Inside
    * them the request's ID, deadline and cancellation would be lost, so they are turned off; {@code
    * tracelet.keep-spring-security-observations=true} keeps them.
    */
