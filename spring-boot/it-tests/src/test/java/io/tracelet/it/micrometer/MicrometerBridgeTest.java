@@ -109,5 +109,7 @@ class MicrometerBridgeTest {
     HttpResponse<String> response = get(app, "/wait", "X-Request-Timeout-Ms", "300");
     assertThat(response.statusCode()).isEqualTo(504);
     assertThat(response.body()).contains("\"status\":504");
+    // The span ends after the answer; wait, so that it does not reach the next test.
+    Apps.await("the server span", () -> !serverSpans(SPANS.getFinishedSpanItems()).isEmpty());
   }
 }
