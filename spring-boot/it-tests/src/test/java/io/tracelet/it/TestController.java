@@ -12,13 +12,16 @@ import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
 import org.springframework.web.client.RestClient;
+import org.springframework.web.client.RestTemplate;
 
 @RestController
 public class TestController {
   private final RestClient.Builder restClient;
+  private final RestTemplate restTemplate;
 
-  public TestController(RestClient.Builder restClient) {
+  public TestController(RestClient.Builder restClient, RestTemplate restTemplate) {
     this.restClient = restClient;
+    this.restTemplate = restTemplate;
   }
 
   // snippet: order
@@ -97,5 +100,12 @@ public class TestController {
         .retrieve()
         .body(String.class);
   }
+
   // end-snippet
+
+  /** The same with a RestTemplate bean of the application's own. */
+  @GetMapping("/proxy-template")
+  public String proxyTemplate(@RequestParam int port, @RequestParam String path) {
+    return restTemplate.getForObject("http://127.0.0.1:" + port + path, String.class);
+  }
 }

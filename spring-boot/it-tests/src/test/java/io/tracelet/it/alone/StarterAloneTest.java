@@ -204,6 +204,35 @@ class StarterAloneTest {
   }
 
   @Test
+  void aRestTemplateCall_carriesTheTraceRequestIdAndRemainingTime() throws Exception {
+    HttpResponse<String> response =
+        get(
+            app,
+            "/proxy-template?port=" + Apps.port(downstream) + "&path=/downstream",
+            "X-Request-ID",
+            "tmpl-1",
+            "X-Request-Timeout-Ms",
+            "20000");
+    assertThat(response.statusCode()).isEqualTo(200);
+    String traceId = traceIdOf(response.headers().firstValue("traceresponse").orElseThrow());
+    assertThat(response.body())
+        .contains("requestId=tmpl-1")
+        .contains("traceparent=00-" + traceId + "-")
+        .contains("traceId=" + traceId)
+        .matches(".*timeoutMs=\\d+ .*");
+    Apps.await(
+        "both server spans",
+        () ->
+            serverSpans(InMemoryOtel.SPANS.getFinishedSpanItems()).stream()
+                    .filter(
+                        s ->
+                            s.getName().equals("GET /proxy-template")
+                                || s.getName().equals("GET /downstream"))
+                    .count()
+                == 2);
+  }
+
+  @Test
   void aRestClientCall_isAbandonedWhenTheDeadlinePasses() throws Exception {
     HttpResponse<String> response =
         get(
