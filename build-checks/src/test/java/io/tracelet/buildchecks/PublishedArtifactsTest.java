@@ -70,7 +70,8 @@ class PublishedArtifactsTest {
   void thePublishedArtifacts_areTheOnesWeExpect() {
     // A new published module must be added to the BOM and to the docs: this list is the reminder.
     assertThat(published.stream().map(Module::artifactId))
-        .containsExactlyInAnyOrder("tracelet-core", "tracelet-sdk", "tracelet-servlet");
+        .containsExactlyInAnyOrder(
+            "tracelet-core", "tracelet-sdk", "tracelet-servlet", "tracelet-spring-boot-starter");
   }
 
   @Test

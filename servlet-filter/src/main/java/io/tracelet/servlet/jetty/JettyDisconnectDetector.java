@@ -8,7 +8,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Notices, on Jetty 12 (ee10), that the client of a request closed its connection while the
+ * Notices, on Jetty 12 (ee10 or ee11), that the client of a request closed its connection while the
  * application is still working on it, over HTTP/1.1 and HTTP/2 (including h2c).
  *
  * <pre>{@code
@@ -25,8 +25,8 @@ import org.slf4j.LoggerFactory;
  * that left while its request waited for a thread is reported before {@code watch} returns, so the
  * application starts with the context already cancelled; a disconnect noticed later is handed to a
  * daemon thread of our own, never run on Jetty's selector or pool. Requests that are not Jetty ee10
- * requests, or Jetty classes that are not visible (for example from a web application deployed in a
- * Jetty distribution, which hides server classes), give a watch that never fires.
+ * or ee11 requests, or Jetty classes that are not visible (for example from a web application
+ * deployed in a Jetty distribution, which hides server classes), give a watch that never fires.
  */
 public final class JettyDisconnectDetector implements DisconnectDetector {
   private static final Logger logger = LoggerFactory.getLogger(JettyDisconnectDetector.class);
@@ -81,12 +81,15 @@ public final class JettyDisconnectDetector implements DisconnectDetector {
   private static boolean jettyVisible() {
     ClassLoader loader = JettyDisconnectDetector.class.getClassLoader();
     try {
-      Class.forName("org.eclipse.jetty.ee10.servlet.ServletContextRequest", false, loader);
       Class.forName("org.eclipse.jetty.server.internal.HttpConnection", false, loader);
       Class.forName(JettyWatches.class.getName(), true, loader);
+      if (!JettyWatches.anyEnvironment()) {
+        logger.debug("Neither Jetty ee10 nor ee11 is visible; client disconnects not detected");
+        return false;
+      }
       return true;
     } catch (ClassNotFoundException | LinkageError e) {
-      logger.debug("Jetty ee10 is not visible; client disconnects will not be detected", e);
+      logger.debug("Jetty is not visible; client disconnects will not be detected", e);
       return false;
     }
   }

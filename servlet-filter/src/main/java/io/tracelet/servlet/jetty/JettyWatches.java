@@ -5,7 +5,6 @@ import jakarta.servlet.http.HttpServletRequest;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 import java.util.concurrent.atomic.AtomicReferenceFieldUpdater;
 import java.util.function.Consumer;
-import org.eclipse.jetty.ee10.servlet.ServletContextRequest;
 import org.eclipse.jetty.io.Connection;
 import org.eclipse.jetty.server.Request;
 
@@ -16,12 +15,35 @@ import org.eclipse.jetty.server.Request;
 final class JettyWatches {
   private JettyWatches() {}
 
-  /** Jetty's core request behind an ee10 servlet request (also through wrappers), or null. */
+  // Which servlet environments are present, decided once: each lookup class links against its
+  // own environment's classes, so only the present ones are ever loaded.
+  private static final boolean EE10 =
+      present("org.eclipse.jetty.ee10.servlet.ServletContextRequest");
+  private static final boolean EE11 =
+      present("org.eclipse.jetty.ee11.servlet.ServletContextRequest");
+
+  /** Whether Jetty's ee10 or ee11 servlet environment is visible. */
+  static boolean anyEnvironment() {
+    return EE10 || EE11;
+  }
+
+  /**
+   * Jetty's core request behind an ee10 or ee11 servlet request (also through wrappers), or null.
+   */
   static Request coreRequest(HttpServletRequest request) {
+    Request core = EE10 ? Ee10Requests.coreRequest(request) : null;
+    if (core == null && EE11) {
+      core = Ee11Requests.coreRequest(request);
+    }
+    return core;
+  }
+
+  private static boolean present(String className) {
     try {
-      return ServletContextRequest.getServletContextRequest(request);
-    } catch (IllegalStateException notJetty) {
-      return null;
+      Class.forName(className, false, JettyWatches.class.getClassLoader());
+      return true;
+    } catch (ClassNotFoundException | LinkageError e) {
+      return false;
     }
   }
 

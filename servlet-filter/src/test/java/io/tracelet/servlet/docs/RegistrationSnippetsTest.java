@@ -64,9 +64,11 @@ class RegistrationSnippetsTest {
           new FilterRegistrationBean<>(
               new TracingFilter(TracingConfig.builder().openTelemetry(openTelemetry).build()));
       bean.addUrlPatterns("/*");
-      bean.setDispatcherTypes(DispatcherType.REQUEST, DispatcherType.ASYNC);
+      bean.setDispatcherTypes(DispatcherType.REQUEST, DispatcherType.ASYNC, DispatcherType.ERROR);
       bean.setAsyncSupported(true);
-      bean.setOrder(Ordered.HIGHEST_PRECEDENCE);
+      // After Spring's ServerHttpObservationFilter (HIGHEST_PRECEDENCE + 1), whose server span
+      // the filter joins; before Spring Security (-100), so a 401 carries the IDs.
+      bean.setOrder(Ordered.HIGHEST_PRECEDENCE + 10);
       return bean;
     }
     // end-snippet
@@ -114,7 +116,9 @@ class RegistrationSnippetsTest {
     try (OpenTelemetrySdk sdk = OpenTelemetrySdk.builder().build()) {
       FilterRegistrationBean<TracingFilter> bean = new SpringConfiguration().tracelet(sdk);
       assertThat(bean.getUrlPatterns()).containsExactly("/*");
-      assertThat(bean.getOrder()).isEqualTo(Ordered.HIGHEST_PRECEDENCE);
+      // The order the starter uses (TraceletAutoConfiguration.FILTER_ORDER), tested there with
+      // Spring's observation filter and Spring Security in front of and behind it.
+      assertThat(bean.getOrder()).isEqualTo(Ordered.HIGHEST_PRECEDENCE + 10);
     }
   }
 }
