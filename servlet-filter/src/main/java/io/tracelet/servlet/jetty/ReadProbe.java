@@ -156,11 +156,17 @@ final class ReadProbe implements Runnable, Function<HttpStream, HttpStream> {
    * starts; any other is probed once it has run for the arming delay ({@link ProbeTiming}).
    */
   static Watch watch(Request request, Runnable onEof, ProbeTiming timing) {
-    ReadProbe existing = of(request);
-    if (existing != null) {
+    // The connection and its slot are looked up once: each step goes through the request's
+    // wrappers (servlet, context, channel).
+    if (!(request.getConnectionMetaData().getConnection() instanceof HttpConnection connection)) {
+      return null;
+    }
+    Slot slot = connection.getAttribute(SLOT) instanceof Slot s ? s : null;
+    ReadProbe existing = slot == null ? null : slot.current;
+    if (existing != null && existing.request == request) {
       return existing.add(onEof, false);
     }
-    ReadProbe probe = create(request, timing);
+    ReadProbe probe = create(request, connection, slot, timing);
     return probe == null ? null : probe.add(onEof, probe.lookFirst);
   }
 
@@ -202,13 +208,13 @@ final class ReadProbe implements Runnable, Function<HttpStream, HttpStream> {
     }
   }
 
-  private static ReadProbe create(Request request, ProbeTiming timing) {
-    if (!(request.getConnectionMetaData().getConnection() instanceof HttpConnection connection)
-        || !(connection.getEndPoint() instanceof SocketChannelEndPoint endPoint)) {
+  private static ReadProbe create(
+      Request request, HttpConnection connection, Slot existing, ProbeTiming timing) {
+    if (!(connection.getEndPoint() instanceof SocketChannelEndPoint endPoint)) {
       return null;
     }
     Slot slot;
-    if (connection.getAttribute(SLOT) instanceof Slot existing) {
+    if (existing != null) {
       slot = existing;
     } else {
       InputStream socketInput;
