@@ -37,8 +37,8 @@ import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Supplier;
 import org.apache.catalina.connector.Connector;
 import org.apache.catalina.startup.Tomcat;
 import org.eclipse.jetty.ee10.servlet.FilterHolder;
@@ -74,9 +74,30 @@ class HttpServerMetricsTest {
           .build();
   private Server server;
   private int port;
+  // A permit per request that has ended in the filter (its metrics recorded): released by the
+  // outermost filter once the chain returned, since a client may read the answer before that.
+  private final Semaphore ended = new Semaphore(0);
+  // A permit per request that reached /wait, where it counts as active.
+  private final Semaphore entered = new Semaphore(0);
+
+  /** In front of every other filter: a request that returned through it has ended in ours. */
+  final class EndedFilter implements Filter {
+    @Override
+    public void doFilter(
+        jakarta.servlet.ServletRequest req,
+        jakarta.servlet.ServletResponse res,
+        jakarta.servlet.FilterChain chain)
+        throws IOException, jakarta.servlet.ServletException {
+      try {
+        chain.doFilter(req, res);
+      } finally {
+        ended.release();
+      }
+    }
+  }
 
   /** The application: a route with a 404, an exception, and work that waits for its context. */
-  static final class App extends HttpServlet {
+  final class App extends HttpServlet {
     @Override
     protected void service(HttpServletRequest req, HttpServletResponse resp) throws IOException {
       switch (req.getServletPath()) {
@@ -87,6 +108,7 @@ class HttpServerMetricsTest {
         case "/fail" -> throw new IllegalStateException("boom");
         case "/wait" -> {
           Cancellation c = Cancellation.current();
+          entered.release();
           try {
             // Until the deadline passes or the client leaves; the test bounds it, never a sleep.
             c.await(Duration.ofSeconds(30));
@@ -126,6 +148,8 @@ class HttpServerMetricsTest {
     server.addConnector(connector);
     ServletContextHandler context = new ServletContextHandler();
     context.setContextPath("/");
+    context.addFilter(
+        new FilterHolder(new EndedFilter()), "/*", EnumSet.of(DispatcherType.REQUEST));
     if (outer) {
       context.addFilter(
           new FilterHolder(new OuterFilter()), "/*", EnumSet.of(DispatcherType.REQUEST));
@@ -164,6 +188,9 @@ class HttpServerMetricsTest {
     context.addServletContainerInitializer(
         (classes, servletContext) -> {
           servletContext
+              .addFilter("ended", new EndedFilter())
+              .addMappingForUrlPatterns(EnumSet.of(DispatcherType.REQUEST), true, "/*");
+          servletContext
               .addFilter("tracing", filter)
               .addMappingForUrlPatterns(EnumSet.of(DispatcherType.REQUEST), true, "/*");
           servletContext.addServlet("app", new App()).addMapping("/ok", "/fail");
@@ -190,9 +217,10 @@ class HttpServerMetricsTest {
   void ok_recordsDurationWithTheStableAttributesAndBuckets() throws Exception {
     start(false);
     assertThat(RawHttp.send(port, "GET", "/ok").status()).isEqualTo(200);
+    awaitEnded(1);
 
     HistogramPointData point =
-        awaitDuration(
+        duration(
             Attributes.builder()
                 .put(HttpAttributes.HTTP_REQUEST_METHOD, "GET")
                 .put(UrlAttributes.URL_SCHEME, "http")
@@ -205,7 +233,7 @@ class HttpServerMetricsTest {
     MetricData duration = metric("http.server.request.duration").orElseThrow();
     assertThat(duration.getUnit()).isEqualTo("s");
     assertThat(duration.getDescription()).isEqualTo("Duration of HTTP server requests.");
-    awaitActive(0);
+    assertActive(0);
     MetricData active = metric("http.server.active_requests").orElseThrow();
     assertThat(active.getUnit()).isEqualTo("{request}");
     assertThat(active.getLongSumData().getPoints())
@@ -230,7 +258,9 @@ class HttpServerMetricsTest {
             .put(HttpAttributes.HTTP_ROUTE, "/orders/{id}")
             .put(NetworkAttributes.NETWORK_PROTOCOL_VERSION, "1.1")
             .build();
-    poll(() -> durationPoint(expected).filter(p -> p.getCount() == 2).isPresent());
+    awaitEnded(2);
+    assertThat(durationPoint(expected))
+        .hasValueSatisfying(p -> assertThat(p.getCount()).isEqualTo(2));
     assertThat(durationPoints())
         .extracting(HistogramPointData::getAttributes)
         .containsExactly(expected);
@@ -240,8 +270,9 @@ class HttpServerMetricsTest {
   void exception_isA500WithTheExceptionAsErrorType() throws Exception {
     start(false);
     assertThat(RawHttp.send(port, "POST", "/fail").status()).isEqualTo(500);
+    awaitEnded(1);
 
-    awaitDuration(
+    duration(
         Attributes.builder()
             .put(HttpAttributes.HTTP_REQUEST_METHOD, "POST")
             .put(UrlAttributes.URL_SCHEME, "http")
@@ -250,31 +281,28 @@ class HttpServerMetricsTest {
             .put(ErrorAttributes.ERROR_TYPE, IllegalStateException.class.getName())
             .put(NetworkAttributes.NETWORK_PROTOCOL_VERSION, "1.1")
             .build());
-    awaitActive(0);
+    assertActive(0);
   }
 
   @Test
   void unknownMethod_isCountedAsOther() throws Exception {
     start(false);
     RawHttp.send(port, "BREW", "/ok");
+    awaitEnded(1);
 
-    poll(
-        () ->
-            durationPoints().stream()
-                .anyMatch(
-                    p ->
-                        "_OTHER"
-                            .equals(p.getAttributes().get(HttpAttributes.HTTP_REQUEST_METHOD))));
-    awaitActive(0);
+    assertThat(durationPoints())
+        .anyMatch(p -> "_OTHER".equals(p.getAttributes().get(HttpAttributes.HTTP_REQUEST_METHOD)));
+    assertActive(0);
   }
 
   @Test
   void deadline_isA504CountedAsEndedByDeadline() throws Exception {
     start(false);
     assertThat(RawHttp.send(port, "GET", "/wait", "X-Timeout-Ms: 50").status()).isEqualTo(504);
+    awaitEnded(1);
 
     HistogramPointData point =
-        awaitDuration(
+        duration(
             Attributes.builder()
                 .put(HttpAttributes.HTTP_REQUEST_METHOD, "GET")
                 .put(UrlAttributes.URL_SCHEME, "http")
@@ -286,7 +314,7 @@ class HttpServerMetricsTest {
     assertThat(point.getCount()).isEqualTo(1);
     assertThat(cancelled("deadline")).isEqualTo(1);
     assertThat(cancelled("client_disconnect")).isZero();
-    awaitActive(0);
+    assertActive(0);
   }
 
   @Test
@@ -296,12 +324,13 @@ class HttpServerMetricsTest {
       socket
           .getOutputStream()
           .write("GET /wait HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
-      // The request is in the application once it counts as active.
-      awaitActive(1);
+      // The request is in the application, and counts as active.
+      assertThat(entered.tryAcquire(10, TimeUnit.SECONDS)).as("the request reached /wait").isTrue();
+      assertThat(active()).isEqualTo(1);
     }
-    poll(() -> cancelled("client_disconnect") == 1);
-    awaitActive(0);
-    poll(() -> !durationPoints().isEmpty());
+    awaitEnded(1);
+    assertThat(cancelled("client_disconnect")).isEqualTo(1);
+    assertActive(0);
     assertThat(durationPoints()).hasSize(1);
     assertThat(durationPoints().get(0).getAttributes().get(ErrorAttributes.ERROR_TYPE)).isNull();
     assertThat(cancelled("deadline")).isZero();
@@ -311,8 +340,9 @@ class HttpServerMetricsTest {
   void excludedPath_isStillMeasured_asOpenTelemetrysInstrumentationDoes() throws Exception {
     start(false);
     assertThat(RawHttp.send(port, "GET", "/health").status()).isEqualTo(200);
+    awaitEnded(1);
 
-    awaitDuration(
+    duration(
         Attributes.builder()
             .put(HttpAttributes.HTTP_REQUEST_METHOD, "GET")
             .put(UrlAttributes.URL_SCHEME, "http")
@@ -329,9 +359,11 @@ class HttpServerMetricsTest {
     assertThat(RawHttp.send(port, "GET", "/ok").status()).isEqualTo(200);
     assertThat(RawHttp.send(port, "GET", "/wait", "X-Timeout-Ms: 50").status()).isEqualTo(504);
 
+    awaitEnded(2);
+
     // The filter ran and joined the outer span for both requests...
-    poll(() -> incoming("joined") == 2);
-    poll(() -> cancelled("deadline") == 1);
+    assertThat(incoming("joined")).isEqualTo(2);
+    assertThat(cancelled("deadline")).isEqualTo(1);
     // ...and left http.server.* to the outer instrumentation: its own early-end count stays.
     assertThat(metric("http.server.request.duration")).isEmpty();
     assertThat(metric("http.server.active_requests")).isEmpty();
@@ -342,8 +374,9 @@ class HttpServerMetricsTest {
     startTomcat();
     assertThat(RawHttp.send(port, "GET", "/ok").status()).isEqualTo(200);
     assertThat(RawHttp.send(port, "POST", "/fail").status()).isEqualTo(500);
+    awaitEnded(2);
 
-    awaitDuration(
+    duration(
         Attributes.builder()
             .put(HttpAttributes.HTTP_REQUEST_METHOD, "GET")
             .put(UrlAttributes.URL_SCHEME, "http")
@@ -351,7 +384,7 @@ class HttpServerMetricsTest {
             .put(HttpAttributes.HTTP_ROUTE, "/ok")
             .put(NetworkAttributes.NETWORK_PROTOCOL_VERSION, "1.1")
             .build());
-    awaitDuration(
+    duration(
         Attributes.builder()
             .put(HttpAttributes.HTTP_REQUEST_METHOD, "POST")
             .put(UrlAttributes.URL_SCHEME, "http")
@@ -360,12 +393,19 @@ class HttpServerMetricsTest {
             .put(ErrorAttributes.ERROR_TYPE, IllegalStateException.class.getName())
             .put(NetworkAttributes.NETWORK_PROTOCOL_VERSION, "1.1")
             .build());
-    awaitActive(0);
+    assertActive(0);
   }
 
-  private HistogramPointData awaitDuration(Attributes attributes) throws InterruptedException {
-    poll(() -> durationPoint(attributes).isPresent());
-    return durationPoint(attributes).orElseThrow();
+  /** Waits (bounded) until {@code requests} more requests have ended in the filter. */
+  private void awaitEnded(int requests) throws InterruptedException {
+    assertThat(ended.tryAcquire(requests, 10, TimeUnit.SECONDS))
+        .as("%d request(s) ended within 10 s", requests)
+        .isTrue();
+  }
+
+  private HistogramPointData duration(Attributes attributes) {
+    return durationPoint(attributes)
+        .orElseThrow(() -> new AssertionError("no duration point " + attributes));
   }
 
   private Optional<HistogramPointData> durationPoint(Attributes attributes) {
@@ -378,8 +418,8 @@ class HttpServerMetricsTest {
         .orElse(List.of());
   }
 
-  private void awaitActive(long value) throws InterruptedException {
-    poll(() -> active() == value);
+  private void assertActive(long value) {
+    assertThat(active()).isEqualTo(value);
   }
 
   private long active() {
@@ -416,16 +456,5 @@ class HttpServerMetricsTest {
         .filter(m -> m.getName().equals(name))
         .filter(m -> m.getInstrumentationScopeInfo().getName().equals("io.tracelet.servlet"))
         .findFirst();
-  }
-
-  /** Polls (bounded) until {@code condition} holds: the metrics are recorded as a request ends. */
-  private static void poll(Supplier<Boolean> condition) throws InterruptedException {
-    long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-    while (!condition.get()) {
-      if (System.nanoTime() > end) {
-        throw new AssertionError("condition not met within 10 s");
-      }
-      Thread.sleep(5);
-    }
   }
 }

@@ -3,7 +3,9 @@ package io.tracelet.sdk;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.AppenderBase;
 import io.opentelemetry.api.GlobalOpenTelemetry;
 import io.opentelemetry.api.common.AttributeKey;
 import io.opentelemetry.api.trace.Tracer;
@@ -23,11 +25,13 @@ import java.time.Duration;
 import java.util.Collection;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.slf4j.LoggerFactory;
 
 /**
  * Lost spans are said (issue 15 §2): a WARN at most once a minute, with the counts since the last
@@ -128,6 +132,9 @@ class SpanLossTest {
   }
 
   private final AtomicInteger returned = new AtomicInteger();
+  // A permit per export that returned; awaitExports takes those it has not taken yet.
+  private final Semaphore exportsReturned = new Semaphore(0);
+  private int exportsAwaited;
 
   private SpanExporter countReturns(SpanExporter exporter) {
     return new SpanExporter() {
@@ -137,6 +144,7 @@ class SpanLossTest {
           return exporter.export(spans);
         } finally {
           returned.incrementAndGet();
+          exportsReturned.release();
         }
       }
 
@@ -165,13 +173,13 @@ class SpanLossTest {
    * it completed, before the new spans are exported.
    */
   private void awaitExports(int exports) throws InterruptedException {
-    AtomicInteger counter = returned;
     sdk.getSdkTracerProvider().forceFlush().join(10, TimeUnit.SECONDS);
-    long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-    while (counter.get() < exports && System.nanoTime() < until) {
-      Thread.sleep(1);
-    }
-    assertThat(counter.get()).isEqualTo(exports);
+    int more = exports - exportsAwaited;
+    assertThat(exportsReturned.tryAcquire(more, 10, TimeUnit.SECONDS))
+        .as("%d more export(s) returned within 10 s", more)
+        .isTrue();
+    exportsAwaited = exports;
+    assertThat(returned.get()).isEqualTo(exports);
   }
 
   private List<String> warnings() {
@@ -285,6 +293,20 @@ class SpanLossTest {
   @Test
   void otlpToAClosedPort_isSaidWhileRunning_notOnlyAtShutdown() throws Exception {
     GlobalOpenTelemetry.resetForTest();
+    // Counted down by the first WARN the span-loss report writes (on the exporter's thread).
+    CountDownLatch warned = new CountDownLatch(1);
+    AppenderBase<ILoggingEvent> onWarn =
+        new AppenderBase<>() {
+          @Override
+          protected void append(ILoggingEvent event) {
+            if (event.getLevel() == Level.WARN) {
+              warned.countDown();
+            }
+          }
+        };
+    onWarn.start();
+    Logger logger = (Logger) LoggerFactory.getLogger(TraceletOpenTelemetry.class);
+    logger.addAppender(onWarn);
     try (TraceletOpenTelemetry otel =
         TraceletOpenTelemetry.builder()
             .setShutdownHook(false)
@@ -298,10 +320,7 @@ class SpanLossTest {
       spans(tracer, 3);
       OpenTelemetrySdk owned = (OpenTelemetrySdk) otel.openTelemetry();
       owned.getSdkTracerProvider().forceFlush().join(10, TimeUnit.SECONDS);
-      long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-      while (warnings().isEmpty() && System.nanoTime() < until) {
-        Thread.sleep(10);
-      }
+      assertThat(warned.await(10, TimeUnit.SECONDS)).as("a WARN within 10 s").isTrue();
       assertThat(warnings())
           .singleElement()
           .asString()
@@ -310,6 +329,9 @@ class SpanLossTest {
           .contains("java.net.ConnectException")
           .doesNotContain("last error: none");
       assertThat(otel.spanLoss().lostSpans()).isEqualTo(3);
+    } finally {
+      logger.detachAppender(onWarn);
+      onWarn.stop();
     }
   }
 
