@@ -210,14 +210,7 @@ public final class AllocationBreakdown {
     connector.setHost("127.0.0.1");
     connector.setPort(0);
     server.addConnector(connector);
-    ServletContextHandler context = new ServletContextHandler("/");
-    context.addServlet(new ServletHolder(new ServerBenchmark.HelloServlet()), "/hello");
-    if (filter != null) {
-      FilterHolder holder = new FilterHolder(filter);
-      holder.setAsyncSupported(true);
-      context.addFilter(holder, "/*", EnumSet.of(DispatcherType.REQUEST, DispatcherType.ASYNC));
-    }
-    server.setHandler(context);
+    server.setHandler(helloContext(filter, null));
     server.start();
     try (Socket socket = new Socket("127.0.0.1", connector.getLocalPort())) {
       socket.setTcpNoDelay(true);
@@ -239,6 +232,25 @@ public final class AllocationBreakdown {
     } finally {
       server.stop();
     }
+  }
+
+  /** The hello-world servlet behind {@code filter} (if any), with the {@code inside} filters. */
+  private static ServletContextHandler helloContext(Filter filter, Inside inside) {
+    ServletContextHandler context = new ServletContextHandler("/");
+    context.addServlet(new ServletHolder(new ServerBenchmark.HelloServlet()), "/hello");
+    EnumSet<DispatcherType> types = EnumSet.of(DispatcherType.REQUEST, DispatcherType.ASYNC);
+    if (filter != null) {
+      if (inside != null) {
+        context.addFilter(new FilterHolder(inside.before), "/*", types);
+      }
+      FilterHolder holder = new FilterHolder(filter);
+      holder.setAsyncSupported(true);
+      context.addFilter(holder, "/*", types);
+      if (inside != null) {
+        context.addFilter(new FilterHolder(inside.after), "/*", types);
+      }
+    }
+    return context;
   }
 
   /**
@@ -281,21 +293,7 @@ public final class AllocationBreakdown {
     Server server = new Server();
     LocalConnector connector = new LocalConnector(server);
     server.addConnector(connector);
-    ServletContextHandler context = new ServletContextHandler("/");
-    context.addServlet(new ServletHolder(new ServerBenchmark.HelloServlet()), "/hello");
-    EnumSet<DispatcherType> types = EnumSet.of(DispatcherType.REQUEST, DispatcherType.ASYNC);
-    if (filter != null) {
-      if (inside != null) {
-        context.addFilter(new FilterHolder(inside.before), "/*", types);
-      }
-      FilterHolder holder = new FilterHolder(filter);
-      holder.setAsyncSupported(true);
-      context.addFilter(holder, "/*", types);
-      if (inside != null) {
-        context.addFilter(new FilterHolder(inside.after), "/*", types);
-      }
-    }
-    server.setHandler(context);
+    server.setHandler(helloContext(filter, inside));
     server.start();
     try {
       LocalConnector.LocalEndPoint endPoint = connector.connect();

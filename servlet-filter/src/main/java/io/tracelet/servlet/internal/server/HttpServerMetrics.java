@@ -178,8 +178,16 @@ public final class HttpServerMetrics {
   }
 
   /**
-   * The key of a request's constant attributes, for {@link #requestStarted} and {@link
-   * #requestEnded}; {@link #NOT_RECORDED} when nothing is recorded.
+   * The key of {@code request}'s constant attributes, for {@link #requestStarted} and {@link
+   * #requestEnded}; {@link #NOT_RECORDED} when nothing is recorded, and then nothing is read from
+   * the request (the usual set-up, without a meter provider).
+   */
+  int key(String semconvMethod, ServerRequest request) {
+    return enabled ? key(semconvMethod, request.scheme(), request.protocol()) : NOT_RECORDED;
+  }
+
+  /**
+   * The key for these attribute values.
    *
    * @param semconvMethod the method as {@link HttpSemconv#method} returns it
    * @param scheme the request's scheme

@@ -421,7 +421,7 @@ public final class ServerTracing {
           timeout == null
               ? CancellableContext.withCancel(base)
               : CancellableContext.withTimeout(base, timeout);
-      int httpKey = httpMetrics.key(semconvMethod, request.scheme(), request.protocol());
+      int httpKey = httpMetrics.key(semconvMethod, request);
       // Last: once the request counts as active, nothing else may fail before the exchange exists.
       return new Exchange(
           cancellable,
