@@ -1,6 +1,8 @@
 package io.tracelet.servlet;
 
 import io.tracelet.servlet.internal.container.DisconnectDetector;
+import io.tracelet.servlet.internal.container.HeaderReader;
+import io.tracelet.servlet.internal.server.CapturedHeaders;
 import io.tracelet.servlet.internal.server.Exchange;
 import io.tracelet.servlet.internal.server.Exchange.FailureKind;
 import io.tracelet.servlet.internal.server.HeaderSink;
@@ -29,7 +31,8 @@ import org.slf4j.LoggerFactory;
  * {@link #afterChain} and {@link #end}. One object per request instead of five (the filter's
  * allocation per request is measured in benchmarks/README.md).
  */
-final class RequestState implements ServerRequest, HeaderSink, Runnable, AsyncListener {
+final class RequestState extends CapturedHeaders
+    implements ServerRequest, HeaderSink, Runnable, AsyncListener {
 
   private static final Logger log = LoggerFactory.getLogger(TracingFilter.class);
 
@@ -60,9 +63,11 @@ final class RequestState implements ServerRequest, HeaderSink, Runnable, AsyncLi
   static RequestState begin(
       ServerTracing handler,
       DisconnectDetector detector,
+      HeaderReader headers,
       HttpServletRequest request,
       HttpServletResponse response) {
     RequestState state = new RequestState(handler, request, response);
+    headers.read(request, handler.headerIndex(), state);
     Exchange exchange = handler.begin(state, state);
     if (exchange == null) {
       return null;
@@ -157,7 +162,13 @@ final class RequestState implements ServerRequest, HeaderSink, Runnable, AsyncLi
 
   @Override
   public void set(String name, String value) {
-    response.setHeader(name, value);
+    // Usually no filter in front of ours set these: then an add, which in Jetty appends the field,
+    // where a set walks the fields with an iterator object to replace them.
+    if (response.containsHeader(name)) {
+      response.setHeader(name, value);
+    } else {
+      response.addHeader(name, value);
+    }
   }
 
   // --- Runnable: the client disconnected.
@@ -268,16 +279,17 @@ final class RequestState implements ServerRequest, HeaderSink, Runnable, AsyncLi
     };
   }
 
-  // The request's headers (HeaderSource); servlet header lookup ignores case.
+  // The request's headers in the container, for what was not captured (CapturedHeaders); servlet
+  // header lookup ignores case.
 
   @Override
-  public Iterable<String> names() {
+  protected Iterable<String> containerNames() {
     Enumeration<String> names = request.getHeaderNames();
     return names == null ? List.of() : Collections.list(names);
   }
 
   @Override
-  public List<String> values(String name) {
+  protected List<String> containerValues(String name) {
     Enumeration<String> values = request.getHeaders(name);
     if (values == null || !values.hasMoreElements()) {
       return List.of();
@@ -290,12 +302,12 @@ final class RequestState implements ServerRequest, HeaderSink, Runnable, AsyncLi
   }
 
   @Override
-  public String first(String name) {
+  protected String containerFirst(String name) {
     return request.getHeader(name);
   }
 
   @Override
-  public String single(String name) {
+  protected String containerSingle(String name) {
     Enumeration<String> values = request.getHeaders(name);
     if (values == null || !values.hasMoreElements()) {
       return null;

@@ -3,8 +3,9 @@ package io.tracelet.servlet;
 import io.opentelemetry.api.GlobalOpenTelemetry;
 import io.opentelemetry.api.OpenTelemetry;
 import io.opentelemetry.context.Scope;
+import io.tracelet.servlet.internal.container.ContainerAdapters;
 import io.tracelet.servlet.internal.container.DisconnectDetector;
-import io.tracelet.servlet.internal.container.DisconnectDetectors;
+import io.tracelet.servlet.internal.container.HeaderReader;
 import io.tracelet.servlet.internal.server.ServerTracing;
 import jakarta.servlet.DispatcherType;
 import jakarta.servlet.Filter;
@@ -66,6 +67,7 @@ public final class TracingFilter implements Filter {
   private final TracingConfig config;
   private volatile ServerTracing core;
   private volatile DisconnectDetector detector = DisconnectDetector.NONE;
+  private volatile HeaderReader headers = HeaderReader.NONE;
   private volatile OutboundPropagator outbound;
 
   /** A filter configured by init-params, system properties and environment variables only. */
@@ -114,10 +116,12 @@ public final class TracingFilter implements Filter {
         && servletContext.getAttribute(OUTBOUND_PROPAGATOR_ATTRIBUTE) == null) {
       servletContext.setAttribute(OUTBOUND_PROPAGATOR_ATTRIBUTE, outbound);
     }
+    ClassLoader loader = TracingFilter.class.getClassLoader();
     detector =
         handler.settings().detectDisconnect
-            ? DisconnectDetectors.forContainer(TracingFilter.class.getClassLoader())
+            ? ContainerAdapters.disconnectDetector(loader)
             : DisconnectDetector.NONE;
+    headers = ContainerAdapters.headerReader(loader);
     core = handler;
   }
 
@@ -212,7 +216,7 @@ public final class TracingFilter implements Filter {
       chain.doFilter(req, res);
       return;
     }
-    RequestState state = RequestState.begin(c, detector, request, response);
+    RequestState state = RequestState.begin(c, detector, headers, request, response);
     if (state == null) {
       chain.doFilter(req, res);
       return;

@@ -6,8 +6,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.opentelemetry.api.OpenTelemetry;
 import io.opentelemetry.context.propagation.ContextPropagators;
 import io.opentelemetry.extension.trace.propagation.B3Propagator;
+import io.tracelet.servlet.internal.container.ContainerAdapters;
 import io.tracelet.servlet.internal.container.DisconnectDetector;
-import io.tracelet.servlet.internal.container.DisconnectDetectors;
+import io.tracelet.servlet.internal.container.HeaderReader;
 import io.tracelet.servlet.internal.server.ServerTracing;
 import io.tracelet.servlet.internal.settings.Settings;
 import jakarta.servlet.FilterConfig;
@@ -127,9 +128,12 @@ class TracingFilterInitTest {
     } catch (ClassNotFoundException e) {
       adapterPresent = false;
     }
-    DisconnectDetector d = DisconnectDetectors.forContainer(loader);
+    DisconnectDetector d = ContainerAdapters.disconnectDetector(loader);
     assertThat(d == DisconnectDetector.NONE).isEqualTo(!adapterPresent);
+    assertThat(ContainerAdapters.headerReader(loader) == HeaderReader.NONE)
+        .isEqualTo(!adapterPresent);
     ClassLoader noJetty = new ClassLoader(null) {};
-    assertThat(DisconnectDetectors.forContainer(noJetty)).isSameAs(DisconnectDetector.NONE);
+    assertThat(ContainerAdapters.disconnectDetector(noJetty)).isSameAs(DisconnectDetector.NONE);
+    assertThat(ContainerAdapters.headerReader(noJetty)).isSameAs(HeaderReader.NONE);
   }
 }

@@ -5,6 +5,7 @@ import jakarta.servlet.http.HttpServletRequest;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 import java.util.concurrent.atomic.AtomicReferenceFieldUpdater;
 import java.util.function.Consumer;
+import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.io.Connection;
 import org.eclipse.jetty.server.Request;
 
@@ -38,6 +39,18 @@ final class JettyWatches {
     return core;
   }
 
+  /**
+   * The header fields of Jetty's own ee10 or ee11 servlet request, those its {@code getHeader}
+   * reads; null for anything else, a wrapper included.
+   */
+  static HttpFields fields(HttpServletRequest request) {
+    HttpFields fields = EE10 ? Ee10Requests.fields(request) : null;
+    if (fields == null && EE11) {
+      fields = Ee11Requests.fields(request);
+    }
+    return fields;
+  }
+
   private static boolean present(String className) {
     try {
       Class.forName(className, false, JettyWatches.class.getClassLoader());
@@ -55,7 +68,11 @@ final class JettyWatches {
     Connection connection = request.getConnectionMetaData().getConnection();
     Watching watch = new Watching(onDisconnect, connection);
     // HTTP/1.1 over plain TCP: Jetty does not read while the request is handled; see ReadProbe.
-    Watch probe = ReadProbe.watch(request, watch, timing);
+    ReadProbe probe = ReadProbe.forRequest(request, timing);
+    ReadProbe.Added added = probe == null ? null : probe.add(watch);
+    if (added == ReadProbe.Added.ENDED) {
+      return Watch.NONE;
+    }
     if (probe == null) {
       // Any other connection (HTTP/2, TLS, a Unix socket): Jetty's own listeners. Under a probe
       // they are not needed, and every request would pay for them (a stream wrapper for the
@@ -77,8 +94,8 @@ final class JettyWatches {
     // Jetty fails the request. A failure listener cannot be removed; it lives as long as the
     // request and does nothing once the watch is closed.
     request.addFailureListener(watch);
-    boolean gone = probe == ReadProbe.GONE;
-    watch.probe = gone ? null : probe;
+    boolean gone = added == ReadProbe.Added.GONE;
+    watch.probe = added == ReadProbe.Added.WATCHING ? probe : null;
     watch.registered = true;
     if (watch.action == null) {
       // Completed (or already fired) while we were registering.
@@ -114,7 +131,7 @@ final class JettyWatches {
     private volatile int closed;
     // Set once registration is complete; a completion before that leaves the closing to watch().
     private volatile boolean registered;
-    private Watch probe;
+    private ReadProbe probe;
     // Whether this watch is one of the connection's listeners (not under a read probe).
     private boolean listensToConnection;
 
@@ -168,7 +185,7 @@ final class JettyWatches {
         connection.removeEventListener(this);
       }
       if (probe != null) {
-        probe.close();
+        probe.remove(this);
       }
     }
   }

@@ -1,7 +1,6 @@
 package io.tracelet.servlet.jetty;
 
 import io.tracelet.DeadlineClock;
-import io.tracelet.servlet.internal.container.DisconnectDetector.Watch;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
@@ -114,16 +113,18 @@ final class ReadProbe implements Runnable, Function<HttpStream, HttpStream> {
   private final long armAt;
   // The request may have waited for a thread: the first watch looks at the socket at once.
   private final boolean lookFirst;
-  private final Object lock = new Object();
-
-  // All guarded by lock.
-  private final List<Runnable> listeners = new ArrayList<>(1);
+  // All guarded by this probe's monitor (a lock object of its own would be one more per request;
+  // nobody else locks the probe: Jetty and the timer only call it).
+  // The watches' listeners: nearly always one, so a field, and a list only for more.
+  private Runnable listener;
+  private List<Runnable> moreListeners;
   private Interest interest;
   private boolean ended;
   private boolean bytesWaiting;
   private boolean disconnected;
   private boolean emptyReadable; // readable once with no bytes waiting: an EOF, if it repeats
   private boolean armingDue; // the arming delay has passed
+  private boolean looked; // the first watch looked at the socket (see lookFirst)
   private DeadlineClock.Timer armingTimer;
   private int armings;
 
@@ -142,20 +143,24 @@ final class ReadProbe implements Runnable, Function<HttpStream, HttpStream> {
     this.lookFirst = lookFirst;
   }
 
-  /**
-   * Returned by {@link #watch} when the client turned out to be gone already; the listener was not
-   * kept and not run, so that the caller runs it on its own thread before the application starts.
-   */
-  static final Watch GONE = () -> {};
+  /** What {@link #add} did with a listener. */
+  enum Added {
+    /** Kept: {@link #remove} it when its watch closes. */
+    WATCHING,
+    /**
+     * The client turned out to be gone already; the listener was not kept and not run, so that the
+     * caller runs it on its own thread before the application starts.
+     */
+    GONE,
+    /** The request is already complete: nothing to watch. */
+    ENDED
+  }
 
   /**
-   * Adds {@code onEof} to the probe of {@code request}, creating it on the first call; returns the
-   * registration to close, {@link #GONE}, or {@code null} when the request is not HTTP/1.1 over
-   * plain TCP or is already complete. A request that may have waited for a thread has its socket
-   * looked at right away, so that a client that left meanwhile is seen before the application
-   * starts; any other is probed once it has run for the arming delay ({@link ProbeTiming}).
+   * The probe of {@code request}, created on the first call; {@code null} when the request is not
+   * HTTP/1.1 over plain TCP or its stream is already complete. Add a listener with {@link #add}.
    */
-  static Watch watch(Request request, Runnable onEof, ProbeTiming timing) {
+  static ReadProbe forRequest(Request request, ProbeTiming timing) {
     // The connection and its slot are looked up once: each step goes through the request's
     // wrappers (servlet, context, channel).
     if (!(request.getConnectionMetaData().getConnection() instanceof HttpConnection connection)) {
@@ -164,10 +169,9 @@ final class ReadProbe implements Runnable, Function<HttpStream, HttpStream> {
     Slot slot = connection.getAttribute(SLOT) instanceof Slot s ? s : null;
     ReadProbe existing = slot == null ? null : slot.current;
     if (existing != null && existing.request == request) {
-      return existing.add(onEof, false);
+      return existing;
     }
-    ReadProbe probe = create(request, connection, slot, timing);
-    return probe == null ? null : probe.add(onEof, probe.lookFirst);
+    return create(request, connection, slot, timing);
   }
 
   /** The probe of {@code request}, if a watch created one; for tests. */
@@ -182,28 +186,28 @@ final class ReadProbe implements Runnable, Function<HttpStream, HttpStream> {
 
   /** The number of open watches; 0 once the request completed. */
   int watchCount() {
-    synchronized (lock) {
-      return listeners.size();
+    synchronized (this) {
+      return (listener == null ? 0 : 1) + (moreListeners == null ? 0 : moreListeners.size());
     }
   }
 
   /** Whether our read interest is registered on the end point; never once the request completed. */
   boolean isReadInterested() {
-    synchronized (lock) {
+    synchronized (this) {
       return interest != null;
     }
   }
 
   /** Whether the arming delay has passed (or was skipped); for tests. */
   boolean isArmingDue() {
-    synchronized (lock) {
+    synchronized (this) {
       return armingDue;
     }
   }
 
   /** How many times read interest was registered; for tests. */
   int armings() {
-    synchronized (lock) {
+    synchronized (this) {
       return armings;
     }
   }
@@ -290,25 +294,47 @@ final class ReadProbe implements Runnable, Function<HttpStream, HttpStream> {
     };
   }
 
-  private Watch add(Runnable onEof, boolean lookNow) {
+  /**
+   * Adds {@code onEof}, run once when the client is seen gone. A request that may have waited for a
+   * thread has its socket looked at right away on the first call, so that a client that left
+   * meanwhile is seen before the application starts; any other is probed once it has run for the
+   * arming delay ({@link ProbeTiming}).
+   */
+  Added add(Runnable onEof) {
+    boolean lookNow;
+    synchronized (this) {
+      lookNow = lookFirst && !looked;
+      looked = true;
+    }
     if (lookNow && clientGoneNow()) {
-      synchronized (lock) {
+      synchronized (this) {
         disconnected = true;
       }
-      return GONE;
+      return Added.GONE;
     }
-    synchronized (lock) {
+    synchronized (this) {
       if (ended) {
-        return null;
+        return Added.ENDED;
       }
       if (disconnected) {
-        return GONE;
+        return Added.GONE;
       }
-      listeners.add(onEof);
+      if (listener == null) {
+        listener = onEof;
+      } else {
+        if (moreListeners == null) {
+          moreListeners = new ArrayList<>(2);
+        }
+        moreListeners.add(onEof);
+      }
       scheduleArming();
     }
     arm();
-    return () -> remove(onEof);
+    return Added.WATCHING;
+  }
+
+  private boolean hasListeners() {
+    return listener != null || (moreListeners != null && !moreListeners.isEmpty());
   }
 
   /**
@@ -344,7 +370,7 @@ final class ReadProbe implements Runnable, Function<HttpStream, HttpStream> {
    */
   @Override
   public void run() {
-    synchronized (lock) {
+    synchronized (this) {
       armingTimer = null;
       armingDue = true;
     }
@@ -379,7 +405,7 @@ final class ReadProbe implements Runnable, Function<HttpStream, HttpStream> {
     }
     if (waiting > 0) {
       // Early bytes of a next request: a close behind them cannot be seen (see onReadable).
-      synchronized (lock) {
+      synchronized (this) {
         bytesWaiting = true;
       }
       return false;
@@ -387,9 +413,18 @@ final class ReadProbe implements Runnable, Function<HttpStream, HttpStream> {
     return true;
   }
 
-  private void remove(Runnable onEof) {
-    synchronized (lock) {
-      if (listeners.remove(onEof) && listeners.isEmpty()) {
+  /** Removes the listener of a watch that closed; the last one withdraws the probe. */
+  void remove(Runnable onEof) {
+    synchronized (this) {
+      if (listener == onEof) {
+        listener = null;
+        if (moreListeners != null && !moreListeners.isEmpty()) {
+          listener = moreListeners.remove(0);
+        }
+      } else if (moreListeners == null || !moreListeners.remove(onEof)) {
+        return;
+      }
+      if (!hasListeners()) {
         withdraw();
         cancelArming();
       }
@@ -403,22 +438,23 @@ final class ReadProbe implements Runnable, Function<HttpStream, HttpStream> {
   private void end() {
     // The ended probe stays in the slot until the connection's next request replaces it, so that a
     // later watch of this request finds it ended instead of wrapping a stream Jetty may have taken.
-    synchronized (lock) {
+    synchronized (this) {
       ended = true;
-      listeners.clear();
+      listener = null;
+      moreListeners = null;
       withdraw();
       cancelArming();
     }
   }
 
   private void arm() {
-    synchronized (lock) {
+    synchronized (this) {
       if (ended
           || !armingDue
           || disconnected
           || bytesWaiting
           || interest != null
-          || listeners.isEmpty()
+          || !hasListeners()
           || !bodyReceived()
           || !endPoint.isOpen()) {
         return;
@@ -481,7 +517,7 @@ final class ReadProbe implements Runnable, Function<HttpStream, HttpStream> {
       };
 
   private void onReadable(Interest fired) {
-    synchronized (lock) {
+    synchronized (this) {
       if (interest != fired) {
         return;
       }
@@ -493,7 +529,7 @@ final class ReadProbe implements Runnable, Function<HttpStream, HttpStream> {
       // are not readable at all (ContextHygieneLoadTest saw ~5% of requests; most likely a fill
       // task queued for an earlier interest, which calls whatever callback is registered when it
       // runs). Not a close: listen again, and start the two-in-a-row count over.
-      synchronized (lock) {
+      synchronized (this) {
         emptyReadable = false;
       }
       arm();
@@ -503,13 +539,13 @@ final class ReadProbe implements Runnable, Function<HttpStream, HttpStream> {
       waiting = available();
     }
     if (waiting > 0) {
-      synchronized (lock) {
+      synchronized (this) {
         bytesWaiting = true;
       }
       return;
     }
     boolean confirmed;
-    synchronized (lock) {
+    synchronized (this) {
       confirmed = emptyReadable;
       emptyReadable = true;
     }
@@ -554,7 +590,7 @@ final class ReadProbe implements Runnable, Function<HttpStream, HttpStream> {
   }
 
   private void onFailed(Interest failed, Throwable cause) {
-    synchronized (lock) {
+    synchronized (this) {
       if (interest != failed) {
         return;
       }
@@ -570,13 +606,20 @@ final class ReadProbe implements Runnable, Function<HttpStream, HttpStream> {
 
   private void disconnected() {
     List<Runnable> toRun;
-    synchronized (lock) {
+    synchronized (this) {
       if (ended || disconnected) {
         return;
       }
       disconnected = true;
-      toRun = List.copyOf(listeners);
-      listeners.clear();
+      toRun = new ArrayList<>(2);
+      if (listener != null) {
+        toRun.add(listener);
+      }
+      if (moreListeners != null) {
+        toRun.addAll(moreListeners);
+      }
+      listener = null;
+      moreListeners = null;
       cancelArming();
     }
     // Often on Jetty's selector thread: the listeners only hand the notification over (see

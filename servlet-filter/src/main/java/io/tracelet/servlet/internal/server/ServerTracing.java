@@ -75,12 +75,17 @@ public final class ServerTracing {
   private final TextMapPropagator propagator;
   // In every request context: the traced HTTP client injects with it (allow-listed baggage only).
   private final OutboundPropagator outbound;
+  // The root context with the outbound propagator in it, made once: every request context starts
+  // from it, so a request pays for one context entry less (the propagator is the filter's, the
+  // same for every request).
+  private final Context requestRoot;
   private final HttpSemconv semconv = new HttpSemconv();
   private final FilterMetrics metrics;
   private final HttpServerMetrics httpMetrics;
   // The headers whose presence means a caller tried to send a trace (for the "invalid" outcome).
   private final String[] traceHeaders;
   private final boolean readsTracestate;
+  private final HeaderIndex headerIndex;
   private final boolean readsBaggage;
   private final LongAdder spanEndFailures = new LongAdder();
   private final AtomicBoolean spanEndFailureLogged = new AtomicBoolean();
@@ -111,6 +116,7 @@ public final class ServerTracing {
     this.tracer = openTelemetry.getTracer(INSTRUMENTATION_NAME);
     this.propagator = propagator;
     this.outbound = OutboundPropagator.wrap(propagator, settings.baggageAllowList);
+    this.requestRoot = OutboundPropagation.storeInContext(Context.root(), outbound);
     this.metrics = metrics;
     this.httpMetrics = new HttpServerMetrics(openTelemetry, semconv);
     List<String> trace = new ArrayList<>();
@@ -131,6 +137,15 @@ public final class ServerTracing {
     }
     trace.add(TRACE_ID_HEADER);
     this.traceHeaders = trace.toArray(new String[0]);
+    // The names every request asks about first; the propagator's fields after them.
+    List<String> read = new ArrayList<>();
+    read.add(settings.requestIdHeader);
+    read.add(TRACE_ID_HEADER);
+    read.add("User-Agent");
+    read.add(settings.deadlineHeader);
+    read.addAll(propagator.fields());
+    read.addAll(trace);
+    this.headerIndex = new HeaderIndex(read);
     this.readsTracestate = tracestate;
     this.readsBaggage = baggage;
   }
@@ -269,6 +284,11 @@ public final class ServerTracing {
     }
   }
 
+  /** The request headers this handler reads, for a container to capture in one pass. */
+  public HeaderIndex headerIndex() {
+    return headerIndex;
+  }
+
   /** The settings in force. */
   public Settings settings() {
     return settings;
@@ -331,7 +351,7 @@ public final class ServerTracing {
     if (outer != null) {
       return join(request, outer);
     }
-    Context extracted = propagator.extract(Context.root(), request, IncomingGetter.INSTANCE);
+    Context extracted = propagator.extract(requestRoot, request, IncomingGetter.INSTANCE);
     SpanContext incoming = Span.fromContext(extracted).getSpanContext();
     // Looked up once: most requests have none, and each lookup is a scan of the headers.
     String tracestate = readsTracestate ? request.first("tracestate") : null;
@@ -369,7 +389,7 @@ public final class ServerTracing {
     } else {
       // Untrusted callers may not steer our trace (nor its sampling), our request ID, our
       // baggage or our deadline: their trace is kept only as a link.
-      parent = Context.root();
+      parent = requestRoot;
       link = incoming.isValid() ? incoming : null;
       requestId = RequestId.generate();
       if (link != null) {
@@ -415,8 +435,7 @@ public final class ServerTracing {
       span = withOwnIds(b.startSpan(), Span.fromContext(parent).getSpanContext());
     }
     try {
-      Context base =
-          OutboundPropagation.storeInContext(requestId.storeInContext(parent.with(span)), outbound);
+      Context base = requestId.storeInContext(parent.with(span));
       CancellableContext cancellable =
           timeout == null
               ? CancellableContext.withCancel(base)
