@@ -1,7 +1,7 @@
 package io.tracelet.servlet;
 
+import io.tracelet.servlet.internal.container.ContainerHeaders;
 import io.tracelet.servlet.internal.container.DisconnectDetector;
-import io.tracelet.servlet.internal.container.HeaderReader;
 import io.tracelet.servlet.internal.server.CapturedHeaders;
 import io.tracelet.servlet.internal.server.Exchange;
 import io.tracelet.servlet.internal.server.Exchange.FailureKind;
@@ -42,6 +42,7 @@ final class RequestState extends CapturedHeaders
   final HttpServletRequest request;
   final HttpServletResponse response;
   private final ServerTracing handler;
+  private final ContainerHeaders headers;
   // Set once by begin(), before this object is handed to the detector or registered as a listener;
   // volatile so that a container thread that runs those callbacks sees it whatever the container's
   // own publication (a volatile read costs the request thread nothing measurable).
@@ -49,8 +50,12 @@ final class RequestState extends CapturedHeaders
   private volatile int listening;
 
   private RequestState(
-      ServerTracing handler, HttpServletRequest request, HttpServletResponse response) {
+      ServerTracing handler,
+      ContainerHeaders headers,
+      HttpServletRequest request,
+      HttpServletResponse response) {
     this.handler = handler;
+    this.headers = headers;
     this.request = request;
     this.response = response;
   }
@@ -63,10 +68,10 @@ final class RequestState extends CapturedHeaders
   static RequestState begin(
       ServerTracing handler,
       DisconnectDetector detector,
-      HeaderReader headers,
+      ContainerHeaders headers,
       HttpServletRequest request,
       HttpServletResponse response) {
-    RequestState state = new RequestState(handler, request, response);
+    RequestState state = new RequestState(handler, headers, request, response);
     headers.read(request, handler.headerIndex(), state);
     Exchange exchange = handler.begin(state, state);
     if (exchange == null) {
@@ -162,12 +167,8 @@ final class RequestState extends CapturedHeaders
 
   @Override
   public void set(String name, String value) {
-    // Usually no filter in front of ours set these: then an add, which in Jetty appends the field,
-    // where a set walks the fields with an iterator object to replace them.
-    if (response.containsHeader(name)) {
+    if (!headers.set(response, name, value)) {
       response.setHeader(name, value);
-    } else {
-      response.addHeader(name, value);
     }
   }
 

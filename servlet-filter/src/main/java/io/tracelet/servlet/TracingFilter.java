@@ -4,8 +4,8 @@ import io.opentelemetry.api.GlobalOpenTelemetry;
 import io.opentelemetry.api.OpenTelemetry;
 import io.opentelemetry.context.Scope;
 import io.tracelet.servlet.internal.container.ContainerAdapters;
+import io.tracelet.servlet.internal.container.ContainerHeaders;
 import io.tracelet.servlet.internal.container.DisconnectDetector;
-import io.tracelet.servlet.internal.container.HeaderReader;
 import io.tracelet.servlet.internal.server.ServerTracing;
 import jakarta.servlet.DispatcherType;
 import jakarta.servlet.Filter;
@@ -67,7 +67,7 @@ public final class TracingFilter implements Filter {
   private final TracingConfig config;
   private volatile ServerTracing core;
   private volatile DisconnectDetector detector = DisconnectDetector.NONE;
-  private volatile HeaderReader headers = HeaderReader.NONE;
+  private volatile ContainerHeaders headers = ContainerHeaders.SERVLET_API;
   private volatile OutboundPropagator outbound;
 
   /** A filter configured by init-params, system properties and environment variables only. */
@@ -121,7 +121,7 @@ public final class TracingFilter implements Filter {
         handler.settings().detectDisconnect
             ? ContainerAdapters.disconnectDetector(loader)
             : DisconnectDetector.NONE;
-    headers = ContainerAdapters.headerReader(loader);
+    headers = ContainerAdapters.headers(loader);
     core = handler;
   }
 

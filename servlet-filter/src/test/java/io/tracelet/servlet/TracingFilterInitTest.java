@@ -7,8 +7,8 @@ import io.opentelemetry.api.OpenTelemetry;
 import io.opentelemetry.context.propagation.ContextPropagators;
 import io.opentelemetry.extension.trace.propagation.B3Propagator;
 import io.tracelet.servlet.internal.container.ContainerAdapters;
+import io.tracelet.servlet.internal.container.ContainerHeaders;
 import io.tracelet.servlet.internal.container.DisconnectDetector;
-import io.tracelet.servlet.internal.container.HeaderReader;
 import io.tracelet.servlet.internal.server.ServerTracing;
 import io.tracelet.servlet.internal.settings.Settings;
 import jakarta.servlet.FilterConfig;
@@ -130,10 +130,10 @@ class TracingFilterInitTest {
     }
     DisconnectDetector d = ContainerAdapters.disconnectDetector(loader);
     assertThat(d == DisconnectDetector.NONE).isEqualTo(!adapterPresent);
-    assertThat(ContainerAdapters.headerReader(loader) == HeaderReader.NONE)
+    assertThat(ContainerAdapters.headers(loader) == ContainerHeaders.SERVLET_API)
         .isEqualTo(!adapterPresent);
     ClassLoader noJetty = new ClassLoader(null) {};
     assertThat(ContainerAdapters.disconnectDetector(noJetty)).isSameAs(DisconnectDetector.NONE);
-    assertThat(ContainerAdapters.headerReader(noJetty)).isSameAs(HeaderReader.NONE);
+    assertThat(ContainerAdapters.headers(noJetty)).isSameAs(ContainerHeaders.SERVLET_API);
   }
 }

@@ -2,12 +2,14 @@ package io.tracelet.servlet.jetty;
 
 import io.tracelet.servlet.internal.container.DisconnectDetector.Watch;
 import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 import java.util.concurrent.atomic.AtomicReferenceFieldUpdater;
 import java.util.function.Consumer;
 import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.io.Connection;
 import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
 
 /**
  * The Jetty-typed half of {@link JettyDisconnectDetector}, kept apart so that the detector class
@@ -49,6 +51,18 @@ final class JettyWatches {
       fields = Ee11Requests.fields(request);
     }
     return fields;
+  }
+
+  /**
+   * The header fields of the response behind Jetty's own ee10 or ee11 servlet response (below the
+   * servlet layer's wrapper of them); null for anything else, a wrapper included.
+   */
+  static HttpFields.Mutable responseFields(HttpServletResponse response) {
+    Response core = EE10 ? Ee10Requests.coreResponse(response) : null;
+    if (core == null && EE11) {
+      core = Ee11Requests.coreResponse(response);
+    }
+    return core == null ? null : Response.getOriginalResponse(core).getHeaders();
   }
 
   private static boolean present(String className) {

@@ -4,14 +4,15 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Chooses the container's adapters ({@link DisconnectDetector}, {@link HeaderReader}), once, when a
- * filter starts. They are loaded by name so that no Jetty class is touched on other containers.
+ * Chooses the container's adapters ({@link DisconnectDetector}, {@link ContainerHeaders}), once,
+ * when a filter starts. They are loaded by name so that no Jetty class is touched on other
+ * containers.
  */
 public final class ContainerAdapters {
 
   private static final String JETTY_REQUEST = "org.eclipse.jetty.server.Request";
   private static final String JETTY_DETECTOR = "io.tracelet.servlet.jetty.JettyDisconnectDetector";
-  private static final String JETTY_HEADERS = "io.tracelet.servlet.jetty.JettyHeaderReader";
+  private static final String JETTY_HEADERS = "io.tracelet.servlet.jetty.JettyHeaders";
 
   // Logged under the filter's name, the logger users know.
   private static final Logger log = LoggerFactory.getLogger("io.tracelet.servlet.TracingFilter");
@@ -27,11 +28,11 @@ public final class ContainerAdapters {
   }
 
   /**
-   * The Jetty reader when Jetty's classes and the reader are loadable; elsewhere headers are looked
-   * up one by one through the servlet API.
+   * Jetty's header access when Jetty's classes and the adapter are loadable; elsewhere the servlet
+   * API.
    */
-  public static HeaderReader headerReader(ClassLoader loader) {
-    return load(loader, JETTY_HEADERS, HeaderReader.class, HeaderReader.NONE);
+  public static ContainerHeaders headers(ClassLoader loader) {
+    return load(loader, JETTY_HEADERS, ContainerHeaders.class, ContainerHeaders.SERVLET_API);
   }
 
   private static <T> T load(ClassLoader loader, String adapter, Class<T> type, T none) {

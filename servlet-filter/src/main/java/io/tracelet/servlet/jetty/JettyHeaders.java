@@ -1,0 +1,65 @@
+package io.tracelet.servlet.jetty;
+
+import io.tracelet.servlet.internal.container.ContainerHeaders;
+import io.tracelet.servlet.internal.server.CapturedHeaders;
+import io.tracelet.servlet.internal.server.HeaderIndex;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import org.eclipse.jetty.http.HttpField;
+import org.eclipse.jetty.http.HttpFields;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Jetty 12 (ee10 or ee11) header access without the servlet API's per-call costs there: the request
+ * headers in one pass over Jetty's own fields (the servlet API scans them once per name asked for),
+ * and response headers put straight into the response's fields (the servlet response's fields are a
+ * wrapper whose every lookup and {@code setHeader} makes an iterator object). Only Jetty's own
+ * request and response objects are used this way: a wrapper put in front by another filter may
+ * answer or record headers differently, so with one the servlet API is used as before.
+ */
+public final class JettyHeaders implements ContainerHeaders {
+  private static final Logger logger = LoggerFactory.getLogger(JettyHeaders.class);
+
+  /** Created by name ({@code ContainerAdapters}); fails when Jetty's classes are missing. */
+  public JettyHeaders() {
+    if (!JettyWatches.anyEnvironment()) {
+      throw new IllegalStateException("neither Jetty ee10 nor ee11 is visible");
+    }
+  }
+
+  @Override
+  public void read(HttpServletRequest request, HeaderIndex index, CapturedHeaders into) {
+    try {
+      HttpFields fields = JettyWatches.fields(request);
+      if (fields == null) {
+        return;
+      }
+      into.capturing(index);
+      // An iterator rather than getField(i): that is a walk from the start on some HttpFields.
+      for (HttpField field : fields) {
+        into.capture(field.getName(), field.getValue());
+      }
+      into.captured();
+    } catch (RuntimeException | LinkageError e) {
+      // A Jetty other than the one built against: the headers are looked up one by one instead.
+      logger.debug("Could not read the request's headers in one pass", e);
+    }
+  }
+
+  @Override
+  public boolean set(HttpServletResponse response, String name, String value) {
+    try {
+      HttpFields.Mutable fields = JettyWatches.responseFields(response);
+      if (fields == null || response.isCommitted()) {
+        return false;
+      }
+      // Jetty's put replaces a field of the same name in place, walking its array by index.
+      fields.put(new HttpField(name, value));
+      return true;
+    } catch (RuntimeException | LinkageError e) {
+      logger.debug("Could not set a response header directly", e);
+      return false;
+    }
+  }
+}
