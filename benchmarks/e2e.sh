@@ -17,6 +17,9 @@
 #   tracelet-no-headers     tracelet with response-request-id=false, response-traceresponse=false
 #   agent-none              the `none` server under the OpenTelemetry Java agent, otel.traces.exporter=none
 #   agent-batch             the same with the agent's batch processor feeding the same dropping exporter
+#   tracelet-baseline       tracelet from another build, for an A/B of two commits in the same rounds:
+#                           E2E_BASELINE_CP is that build's class path (its benchmarks/target/classes,
+#                           then what `dependency:build-classpath` printed there); not in the default set
 # Overrides: E2E_ROUNDS, E2E_WARMUP_CAP, E2E_WINDOW and E2E_DURATION (seconds), E2E_STEADY_TOLERANCE
 # (0.03), E2E_CONNECTIONS (16), E2E_WRK_CPU (0), E2E_SERVER_CPU (1), E2E_OUT (benchmarks/target/e2e).
 # E2E_PROFILE=cpu|alloc|lock|wall or a comma list: async-profiler flame graphs of the steady server,
@@ -70,12 +73,17 @@ max_windows=$(((warmup_cap + window - 1) / window))
 all_variants=(none tracelet brave otel-minimal tracelet-no-disconnect tracelet-no-timeout
   tracelet-no-mdc tracelet-no-headers agent-none agent-batch)
 read -r -a variants <<<"${E2E_VARIANTS:-${all_variants[*]}}"
+all_variants+=(tracelet-baseline)
 if [[ " ${variants[*]} " != *" none "* ]]; then
   variants=(none "${variants[@]}")
 fi
 for variant in "${variants[@]}"; do
   if [[ " ${all_variants[*]} " != *" $variant "* ]]; then
     echo "error: unknown variant '$variant': use ${all_variants[*]}" >&2
+    exit 2
+  fi
+  if [ "$variant" = tracelet-baseline ] && [ -z "${E2E_BASELINE_CP:-}" ]; then
+    echo "error: tracelet-baseline needs E2E_BASELINE_CP, the class path of the build to compare" >&2
     exit 2
   fi
 done
@@ -333,8 +341,12 @@ run_one() {
   local round="$1" position="$2" variant="$3"
   local name="r${round}-${variant}"
   local log="$out/raw/$name.server.log"
-  local server_args=() main_mode="$variant"
+  local server_args=() main_mode="$variant" run_cp="$cp"
   case "$variant" in
+    tracelet-baseline)
+      main_mode=tracelet
+      run_cp="$E2E_BASELINE_CP"
+      ;;
     agent-none)
       main_mode=none
       server_args=("${agent_common[@]}" -Dotel.traces.exporter=none)
@@ -348,7 +360,7 @@ run_one() {
   # Created here, not by the background job's redirection, which may not have run yet when the
   # loop below first reads it.
   : >"$log"
-  taskset -c "$server_cpu" java "${jvm_flags[@]}" "${server_args[@]}" -cp "$cp" \
+  taskset -c "$server_cpu" java "${jvm_flags[@]}" "${server_args[@]}" -cp "$run_cp" \
     io.tracelet.benchmarks.e2e.E2eServer "$main_mode" 0 >"$log" 2>&1 &
   server_pid=$!
   local port=""

@@ -39,6 +39,7 @@ ORDER = [
     "tracelet-no-headers",
     "agent-none",
     "agent-batch",
+    "tracelet-baseline",
 ]
 DESCRIPTION = {
     "none": "no filter",
@@ -51,6 +52,7 @@ DESCRIPTION = {
     "tracelet-no-headers": "Tracelet, no X-Request-ID or traceresponse header",
     "agent-none": "OpenTelemetry agent, exporter none",
     "agent-batch": "OpenTelemetry agent, batch processor",
+    "tracelet-baseline": "Tracelet from the baseline build (E2E_BASELINE_CP), everything on",
 }
 # What each tracelet-no-X variant switches off, for the per-feature table.
 FEATURE = {
@@ -59,7 +61,13 @@ FEATURE = {
     "tracelet-no-mdc": "MDC correlation (TraceletMdc)",
     "tracelet-no-headers": "the X-Request-ID and traceresponse response headers",
 }
-TRACING_WITH_EXPORT = {"tracelet", "brave", "agent-batch", "otel-minimal"} | set(FEATURE)
+TRACING_WITH_EXPORT = {
+    "tracelet",
+    "brave",
+    "agent-batch",
+    "otel-minimal",
+    "tracelet-baseline",
+} | set(FEATURE)
 UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 BOOTSTRAP_SAMPLES = 10_000
 

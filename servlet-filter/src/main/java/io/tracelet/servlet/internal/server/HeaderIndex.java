@@ -2,7 +2,6 @@ package io.tracelet.servlet.internal.server;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 
 /**
  * The request headers a handler reads (its propagator's fields, the request ID, deadline and trace
@@ -15,29 +14,51 @@ public final class HeaderIndex {
   /** The most names with a slot: one field each in {@link CapturedHeaders}. */
   static final int MAX = 8;
 
+  // The names as given (callers ask with these very strings, and Jetty names the headers it knows
+  // with the same interned literals), and a bit per name length up to 63 for a quick "no".
   private final String[] names;
+  private final long lengths;
 
   HeaderIndex(Iterable<String> wanted) {
     List<String> kept = new ArrayList<>();
+    long lengthBits = 0;
     for (String name : wanted) {
-      if (name == null || name.isEmpty() || kept.size() == MAX) {
+      if (name == null || name.isEmpty() || kept.size() == MAX || contains(kept, name)) {
         continue;
       }
-      String lower = name.toLowerCase(Locale.ROOT);
-      if (!kept.contains(lower)) {
-        kept.add(lower);
-      }
+      kept.add(name);
+      lengthBits |= lengthBit(name.length());
     }
     this.names = kept.toArray(new String[0]);
+    this.lengths = lengthBits;
+  }
+
+  private static boolean contains(List<String> names, String name) {
+    for (String n : names) {
+      if (n.equalsIgnoreCase(name)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static long lengthBit(int length) {
+    return 1L << Math.min(length, 63);
   }
 
   /** The slot of the header {@code name} (any case), or -1 when it has none. */
   public int slot(String name) {
     String[] n = names;
     for (int i = 0; i < n.length; i++) {
-      // Most names asked for are the very strings this index was built from, or differ in length.
-      String candidate = n[i];
-      if (candidate == name || candidate.equalsIgnoreCase(name)) {
+      if (n[i] == name) {
+        return i;
+      }
+    }
+    if ((lengths & lengthBit(name.length())) == 0) {
+      return -1;
+    }
+    for (int i = 0; i < n.length; i++) {
+      if (n[i].equalsIgnoreCase(name)) {
         return i;
       }
     }

@@ -401,8 +401,9 @@ public final class ServerTracing {
     boolean excluded = settings.excludedPaths.matches(request.pathInContext());
     Span span = Span.getInvalid();
     String semconvMethod = HttpSemconv.method(request.method());
+    String mappingRoute = request.mappingRoute();
     if (!excluded) {
-      String route = semconv.admitRoute(request.mappingRoute());
+      String route = semconv.admitRoute(mappingRoute);
       SpanBuilder b =
           tracer
               .spanBuilder(semconv.cachedSpanName(semconvMethod, route))
@@ -448,7 +449,7 @@ public final class ServerTracing {
           true,
           requestId,
           semconvMethod,
-          request.mappingRoute(),
+          mappingRoute,
           httpKey,
           httpMetrics.requestStarted(httpKey));
     } catch (RuntimeException e) {
