@@ -137,6 +137,23 @@ class FrontFilterHeadersTest {
   }
 
   @Test
+  void responseCommittedInFront_isServedWithoutOurHeaders() throws Exception {
+    int port =
+        start(
+            (req, res, chain) -> {
+              res.getOutputStream().print("early\n");
+              res.flushBuffer();
+              chain.doFilter(req, res);
+            });
+    RawHttp.Response response = RawHttp.send(port, "GET", "/echo");
+    assertThat(response.status()).isEqualTo(200);
+    assertThat(response.body()).startsWith("early\n").contains("requestId=");
+    // The head was sent before our filter ran: nothing of ours can be in it.
+    assertThat(response.headers("X-Request-ID")).isEmpty();
+    assertThat(response.headers("traceresponse")).isEmpty();
+  }
+
+  @Test
   void unwrappedRequest_readsTheHeadersOnTheWire() throws Exception {
     int port = start((req, res, chain) -> chain.doFilter(req, res));
     RawHttp.Response response =
