@@ -21,7 +21,8 @@
 #                           E2E_BASELINE_CP is that build's class path (its benchmarks/target/classes,
 #                           then what `dependency:build-classpath` printed there); not in the default set
 # Overrides: E2E_ROUNDS, E2E_WARMUP_CAP, E2E_WINDOW and E2E_DURATION (seconds), E2E_STEADY_TOLERANCE
-# (0.03), E2E_CONNECTIONS (16), E2E_WRK_CPU (0), E2E_SERVER_CPU (1), E2E_OUT (benchmarks/target/e2e).
+# (0.03), E2E_CONNECTIONS (16), E2E_WRK_CPU (0), E2E_SERVER_CPU (1), E2E_OUT (benchmarks/target/e2e),
+# E2E_BROWSER_HEADERS (0; 1 adds twelve headers a browser sends).
 # E2E_PROFILE=cpu|alloc|lock|wall or a comma list: async-profiler flame graphs of the steady server,
 # one measured-length window per event (the first is the measured window), in $E2E_OUT/profiles/
 # (a flame graph and the same samples as collapsed stacks); E2E_PROFILE_INTERVAL sets the interval (ns).
@@ -116,6 +117,27 @@ trace_headers=(
   -H "traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
   -H "b3: 4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-1"
 )
+# E2E_BROWSER_HEADERS=1: also the headers a browser sends with a page request (wrk sends only Host),
+# for what per-header work costs on a request as it usually arrives.
+if [ "${E2E_BROWSER_HEADERS:-0}" = 1 ]; then
+  trace_headers+=(
+    -H "User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+    -H "Accept: text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
+    -H "Accept-Language: en-GB,en;q=0.9,de;q=0.8"
+    -H "Accept-Encoding: gzip, deflate, br, zstd"
+    -H "Referer: http://127.0.0.1/index.html"
+    -H "Cookie: session=5f2b9c0e8d7a4b1c; theme=dark; consent=yes"
+    -H "Cache-Control: max-age=0"
+    -H "Upgrade-Insecure-Requests: 1"
+    -H "Sec-Fetch-Site: same-origin"
+    -H "Sec-Fetch-Mode: navigate"
+    -H "Sec-Fetch-Dest: document"
+    -H "Sec-Ch-Ua-Platform: \"Linux\""
+  )
+elif [ "${E2E_BROWSER_HEADERS:-0}" != 0 ]; then
+  echo "error: E2E_BROWSER_HEADERS=${E2E_BROWSER_HEADERS}: use 1 or 0" >&2
+  exit 2
+fi
 # Identical for every variant: fixed heap (no resizing during the run), an explicit collector, and
 # one processor as seen by the JVM, matching the one core taskset gives it (thread pools, GC threads).
 # MDC correlation only where the tracelet mode installs it, not through the service provider for all.
@@ -226,7 +248,7 @@ fi
 clk_tck="$(getconf CLK_TCK)"
 {
   echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-  echo "mode: $mode, rounds: $rounds, measured: ${duration}s, connections: $connections"
+  echo "mode: $mode, rounds: $rounds, measured: ${duration}s, connections: $connections, browser headers: ${E2E_BROWSER_HEADERS:-0}"
   echo "warm-up: ${window}s windows until two in a row agree within $tolerance, capped at ${warmup_cap}s ($max_windows windows)"
   echo "variants: ${variants[*]}"
   echo "cpu: $(nproc) x $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
