@@ -301,10 +301,12 @@ final class ReadProbe implements Runnable, Function<HttpStream, HttpStream> {
    * arming delay ({@link ProbeTiming}).
    */
   Added add(Runnable onEof) {
-    boolean lookNow;
-    synchronized (this) {
-      lookNow = lookFirst && !looked;
-      looked = true;
+    boolean lookNow = false;
+    if (lookFirst) {
+      synchronized (this) {
+        lookNow = !looked;
+        looked = true;
+      }
     }
     if (lookNow && clientGoneNow()) {
       synchronized (this) {
