@@ -90,8 +90,13 @@ for variant in "${variants[@]}"; do
 done
 
 profile="${E2E_PROFILE:-}"
-# E2E_PROFILE_INTERVAL: the sampling interval in nanoseconds (async-profiler's default is 10 ms for
-# cpu, which gives only ~100 samples a second: 1000000 gives ten times as many).
+# E2E_PROFILE_INTERVAL: the cpu and wall sampling interval in nanoseconds (async-profiler's default is
+# 10 ms for cpu, which gives only ~100 samples a second: 1000000 gives ten times as many). Not passed
+# to alloc or lock, whose interval async-profiler reads in bytes and nanoseconds of contention.
+if [ -n "${E2E_PROFILE_INTERVAL:-}" ] && ! [[ "$E2E_PROFILE_INTERVAL" =~ ^[1-9][0-9]*$ ]]; then
+  echo "error: E2E_PROFILE_INTERVAL=$E2E_PROFILE_INTERVAL: expected a whole number of nanoseconds" >&2
+  exit 2
+fi
 profile_interval="${E2E_PROFILE_INTERVAL:+,interval=$E2E_PROFILE_INTERVAL}"
 IFS=, read -r -a profile_events <<<"${profile// /}"
 for event in "${profile_events[@]}"; do
@@ -352,9 +357,11 @@ profiler() {
   fi
 }
 
+# The event option of a profiler start, with the sampling interval where it is in nanoseconds.
 profiler_event() {
   case "$1" in
-    cpu) echo "$cpu_engine" ;;
+    cpu) echo "${cpu_engine}${profile_interval}" ;;
+    wall) echo "wall${profile_interval}" ;;
     *) echo "$1" ;;
   esac
 }
@@ -428,7 +435,7 @@ run_one() {
 
   local before after events=("${profile_events[@]}") profile_log="$out/raw/$name.profiler.txt"
   if [ "${#events[@]}" -gt 0 ]; then
-    profiler "start,event=$(profiler_event "${events[0]}")${profile_interval}" "$profile_log"
+    profiler "start,event=$(profiler_event "${events[0]}")" "$profile_log"
   fi
   before="$(cpu_ticks "$server_pid")"
   wrk_window "$duration" "$url" "$out/raw/$name.wrk.txt"
@@ -437,7 +444,7 @@ run_one() {
   local i
   for i in "${!events[@]}"; do
     if [ "$i" -gt 0 ]; then
-      profiler "start,event=$(profiler_event "${events[$i]}")${profile_interval}" "$profile_log"
+      profiler "start,event=$(profiler_event "${events[$i]}")" "$profile_log"
       wrk_window "$duration" "$url" "$out/raw/$name.profile-${events[$i]}.txt"
     fi
     local html="$out_abs/profiles/${round}-${variant}-${events[$i]}.html"

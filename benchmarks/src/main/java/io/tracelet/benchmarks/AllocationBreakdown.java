@@ -169,8 +169,8 @@ public final class AllocationBreakdown {
     System.out.println(
         "4. Over loopback TCP (HTTP/1.1 keep-alive), bytes per request on the server's threads");
     long none = tcpServer(null);
-    System.out.printf("  %-36s %,7d B  (+0 B)%n", "none", none);
-    tcpReport("sameHeaders (control)", tcpServer(new ServerBenchmark.SameHeadersFilter()), none);
+    report("none", none, none);
+    report("sameHeaders (control)", tcpServer(new ServerBenchmark.SameHeadersFilter()), none);
     Map<String, TracingConfig.Builder> variants = new LinkedHashMap<>();
     variants.put("tracelet, everything on", base());
     variants.put(
@@ -179,12 +179,12 @@ public final class AllocationBreakdown {
     variants.put("tracelet, no disconnect detection", base().detectDisconnect(false));
     for (Map.Entry<String, TracingConfig.Builder> v : variants.entrySet()) {
       OpenTelemetrySdk otel = ServerBenchmark.sdk();
-      tcpReport(
+      report(
           v.getKey(), tcpServer(new TracingFilter(v.getValue().openTelemetry(otel).build())), none);
       otel.close();
     }
     OpenTelemetrySdk otel = ServerBenchmark.sdk();
-    tcpReport(
+    report(
         "minimal OpenTelemetry filter",
         tcpServer(new ServerBenchmark.MinimalOpenTelemetryFilter(otel)),
         none);
@@ -192,16 +192,12 @@ public final class AllocationBreakdown {
     ServerBenchmark.CountingHandler braveSpans = new ServerBenchmark.CountingHandler();
     Tracing braveTracing =
         Tracing.newBuilder().localServiceName("bench").addSpanHandler(braveSpans).build();
-    tcpReport(
+    report(
         "Brave servlet filter",
         tcpServer(brave.jakarta.servlet.TracingFilter.create(HttpTracing.create(braveTracing))),
         none);
     braveTracing.close();
     System.out.println();
-  }
-
-  private static void tcpReport(String name, long bytes, long none) {
-    System.out.printf("  %-36s %,7d B  (%+,d B)%n", name, bytes, bytes - none);
   }
 
   private static long tcpServer(Filter filter) throws Exception {
@@ -214,6 +210,8 @@ public final class AllocationBreakdown {
     server.start();
     try (Socket socket = new Socket("127.0.0.1", connector.getLocalPort())) {
       socket.setTcpNoDelay(true);
+      // A stalled server fails the run instead of hanging it.
+      socket.setSoTimeout(10_000);
       OutputStream out = socket.getOutputStream();
       InputStream in = socket.getInputStream();
       byte[] request = ServerBenchmark.REQUEST.getBytes(StandardCharsets.US_ASCII);

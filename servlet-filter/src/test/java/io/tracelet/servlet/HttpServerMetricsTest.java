@@ -33,7 +33,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Optional;
@@ -219,15 +218,7 @@ class HttpServerMetricsTest {
     assertThat(RawHttp.send(port, "GET", "/ok").status()).isEqualTo(200);
     awaitEnded(1);
 
-    HistogramPointData point =
-        duration(
-            Attributes.builder()
-                .put(HttpAttributes.HTTP_REQUEST_METHOD, "GET")
-                .put(UrlAttributes.URL_SCHEME, "http")
-                .put(HttpAttributes.HTTP_RESPONSE_STATUS_CODE, 200L)
-                .put(HttpAttributes.HTTP_ROUTE, "/ok")
-                .put(NetworkAttributes.NETWORK_PROTOCOL_VERSION, "1.1")
-                .build());
+    HistogramPointData point = duration(expected("GET", 200L, "/ok"));
     assertThat(point.getCount()).isEqualTo(1);
     assertThat(point.getBoundaries()).isEqualTo(SEMCONV_BUCKETS);
     MetricData duration = metric("http.server.request.duration").orElseThrow();
@@ -250,14 +241,7 @@ class HttpServerMetricsTest {
     // Twice: the second request uses the cached attributes, and lands in the same point.
     assertThat(RawHttp.send(port, "GET", "/orders/43").status()).isEqualTo(404);
 
-    Attributes expected =
-        Attributes.builder()
-            .put(HttpAttributes.HTTP_REQUEST_METHOD, "GET")
-            .put(UrlAttributes.URL_SCHEME, "http")
-            .put(HttpAttributes.HTTP_RESPONSE_STATUS_CODE, 404L)
-            .put(HttpAttributes.HTTP_ROUTE, "/orders/{id}")
-            .put(NetworkAttributes.NETWORK_PROTOCOL_VERSION, "1.1")
-            .build();
+    Attributes expected = expected("GET", 404L, "/orders/{id}");
     awaitEnded(2);
     assertThat(durationPoint(expected))
         .hasValueSatisfying(p -> assertThat(p.getCount()).isEqualTo(2));
@@ -273,13 +257,8 @@ class HttpServerMetricsTest {
     awaitEnded(1);
 
     duration(
-        Attributes.builder()
-            .put(HttpAttributes.HTTP_REQUEST_METHOD, "POST")
-            .put(UrlAttributes.URL_SCHEME, "http")
-            .put(HttpAttributes.HTTP_RESPONSE_STATUS_CODE, 500L)
-            .put(HttpAttributes.HTTP_ROUTE, "/fail")
+        expected("POST", 500L, "/fail").toBuilder()
             .put(ErrorAttributes.ERROR_TYPE, IllegalStateException.class.getName())
-            .put(NetworkAttributes.NETWORK_PROTOCOL_VERSION, "1.1")
             .build());
     assertActive(0);
   }
@@ -303,13 +282,8 @@ class HttpServerMetricsTest {
 
     HistogramPointData point =
         duration(
-            Attributes.builder()
-                .put(HttpAttributes.HTTP_REQUEST_METHOD, "GET")
-                .put(UrlAttributes.URL_SCHEME, "http")
-                .put(HttpAttributes.HTTP_RESPONSE_STATUS_CODE, 504L)
-                .put(HttpAttributes.HTTP_ROUTE, "/wait")
+            expected("GET", 504L, "/wait").toBuilder()
                 .put(ErrorAttributes.ERROR_TYPE, "io.tracelet.DeadlineExceededException")
-                .put(NetworkAttributes.NETWORK_PROTOCOL_VERSION, "1.1")
                 .build());
     assertThat(point.getCount()).isEqualTo(1);
     assertThat(cancelled("deadline")).isEqualTo(1);
@@ -342,14 +316,7 @@ class HttpServerMetricsTest {
     assertThat(RawHttp.send(port, "GET", "/health").status()).isEqualTo(200);
     awaitEnded(1);
 
-    duration(
-        Attributes.builder()
-            .put(HttpAttributes.HTTP_REQUEST_METHOD, "GET")
-            .put(UrlAttributes.URL_SCHEME, "http")
-            .put(HttpAttributes.HTTP_RESPONSE_STATUS_CODE, 200L)
-            .put(HttpAttributes.HTTP_ROUTE, "/health")
-            .put(NetworkAttributes.NETWORK_PROTOCOL_VERSION, "1.1")
-            .build());
+    duration(expected("GET", 200L, "/health"));
     assertThat(spans.getFinishedSpanItems()).isEmpty();
   }
 
@@ -376,22 +343,10 @@ class HttpServerMetricsTest {
     assertThat(RawHttp.send(port, "POST", "/fail").status()).isEqualTo(500);
     awaitEnded(2);
 
+    duration(expected("GET", 200L, "/ok"));
     duration(
-        Attributes.builder()
-            .put(HttpAttributes.HTTP_REQUEST_METHOD, "GET")
-            .put(UrlAttributes.URL_SCHEME, "http")
-            .put(HttpAttributes.HTTP_RESPONSE_STATUS_CODE, 200L)
-            .put(HttpAttributes.HTTP_ROUTE, "/ok")
-            .put(NetworkAttributes.NETWORK_PROTOCOL_VERSION, "1.1")
-            .build());
-    duration(
-        Attributes.builder()
-            .put(HttpAttributes.HTTP_REQUEST_METHOD, "POST")
-            .put(UrlAttributes.URL_SCHEME, "http")
-            .put(HttpAttributes.HTTP_RESPONSE_STATUS_CODE, 500L)
-            .put(HttpAttributes.HTTP_ROUTE, "/fail")
+        expected("POST", 500L, "/fail").toBuilder()
             .put(ErrorAttributes.ERROR_TYPE, IllegalStateException.class.getName())
-            .put(NetworkAttributes.NETWORK_PROTOCOL_VERSION, "1.1")
             .build());
     assertActive(0);
   }
@@ -447,12 +402,19 @@ class HttpServerMetricsTest {
         .orElse(0L);
   }
 
-  private final List<MetricData> last = new ArrayList<>();
+  /** The attributes of a request measured over HTTP/1.1 at {@code route}. */
+  private static Attributes expected(String method, long status, String route) {
+    return Attributes.builder()
+        .put(HttpAttributes.HTTP_REQUEST_METHOD, method)
+        .put(UrlAttributes.URL_SCHEME, "http")
+        .put(HttpAttributes.HTTP_RESPONSE_STATUS_CODE, status)
+        .put(HttpAttributes.HTTP_ROUTE, route)
+        .put(NetworkAttributes.NETWORK_PROTOCOL_VERSION, "1.1")
+        .build();
+  }
 
   private Optional<MetricData> metric(String name) {
-    last.clear();
-    last.addAll(metrics.collectAllMetrics());
-    return last.stream()
+    return metrics.collectAllMetrics().stream()
         .filter(m -> m.getName().equals(name))
         .filter(m -> m.getInstrumentationScopeInfo().getName().equals("io.tracelet.servlet"))
         .findFirst();

@@ -205,8 +205,9 @@ final class TracedHttpClient extends HttpClient {
   /**
    * The propagator for a call made in {@code parent}: the one the client was built with, else the
    * request's (stored by the servlet filter: the configured propagators with only the allow-listed
-   * baggage), else the OpenTelemetry instance's. Without the request's, every baggage entry an
-   * untrusted caller sent would be forwarded to every downstream service.
+   * baggage), else the OpenTelemetry instance's. Without the request's, a trusted caller's baggage
+   * entries beyond the allow-list would be forwarded to every downstream service (an untrusted
+   * caller's baggage never enters the request context).
    */
   private TextMapPropagator propagator(Context parent, OpenTelemetry otel) {
     if (propagator != null) {

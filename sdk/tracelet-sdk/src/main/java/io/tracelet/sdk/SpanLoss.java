@@ -15,8 +15,8 @@ import io.opentelemetry.sdk.metrics.export.CollectionRegistration;
 import io.opentelemetry.sdk.metrics.export.MetricReader;
 import io.opentelemetry.sdk.trace.data.SpanData;
 import io.opentelemetry.sdk.trace.export.SpanExporter;
-import java.time.Duration;
 import java.util.Collection;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.LongSupplier;
 import org.slf4j.Logger;
@@ -47,11 +47,10 @@ final class SpanLoss {
 
   static final String FAILED_EXPORTS = "tracelet.span.export.failures";
   static final String LOST_SPANS = "tracelet.span.export.lost_spans";
-  static final String SCOPE = "io.tracelet.sdk";
-  static final Duration INTERVAL = Duration.ofMinutes(1);
+  private static final String SCOPE = "io.tracelet.sdk";
 
   private static final Logger log = LoggerFactory.getLogger(TraceletOpenTelemetry.class);
-  private static final long INTERVAL_NANOS = INTERVAL.toNanos();
+  private static final long INTERVAL_NANOS = TimeUnit.MINUTES.toNanos(1);
   private static final int MAX_ERROR_LENGTH = 300;
   private static final AttributeKey<Boolean> LEGACY_DROPPED = AttributeKey.booleanKey("dropped");
   private static final AttributeKey<String> ERROR_TYPE = AttributeKey.stringKey("error.type");
@@ -99,10 +98,6 @@ final class SpanLoss {
         .setDescription("Spans lost because their export failed")
         .setUnit("{span}")
         .buildWithCallback(m -> m.record(lostSpans.sum()));
-  }
-
-  long failedExports() {
-    return failedExports.sum();
   }
 
   long lostSpans() {
@@ -200,7 +195,7 @@ final class SpanLoss {
     StringBuilder safe = new StringBuilder(Math.min(out.length(), MAX_ERROR_LENGTH) + 3);
     for (int i = 0; i < out.length() && safe.length() < MAX_ERROR_LENGTH; i++) {
       char c = out.charAt(i);
-      safe.append(c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == '\u2028' || c == '\u2029' ? '?' : c);
+      safe.append(SpanText.isControl(c) ? '?' : c);
     }
     if (out.length() > MAX_ERROR_LENGTH) {
       safe.append("...");
@@ -262,8 +257,10 @@ final class SpanLoss {
 
   /**
    * Reads the batch span processor's own drop count from the SDK's meter provider. It aggregates
-   * only counters (the processor's count is one); every other instrument is dropped for it, so it
-   * adds no work to the filter's histograms. It is collected only when a check is due.
+   * only counters (the processor's count is one) and drops every other instrument, and it is
+   * collected only when a check is due. Its presence still makes the meter provider real: the
+   * filter's meters are then no longer no-ops, so it records its HTTP server metrics per request
+   * even when no metrics exporter reads them (docs/metrics.md).
    */
   static final class DropReader implements MetricReader {
     private static final String SDK_TRACE_SCOPE = "io.opentelemetry.sdk.trace";

@@ -49,7 +49,7 @@ final class SpanText {
     return c != '\'' && c != '\\' && !isControl(c);
   }
 
-  private static boolean isControl(char c) {
+  static boolean isControl(char c) {
     // C0, DEL, C1, and the Unicode line/paragraph separators some log viewers break on.
     return c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == '\u2028' || c == '\u2029';
   }

@@ -306,7 +306,7 @@ public final class TraceletOpenTelemetry implements AutoCloseable {
     }
 
     /** One line for the start-up log: where the spans of this SDK go. */
-    static String whereSpansGo(SpanLog.Mode mode, boolean tree, ConfigProperties config) {
+    private static String whereSpansGo(SpanLog.Mode mode, boolean tree, ConfigProperties config) {
       List<String> places = new ArrayList<>();
       if (mode != SpanLog.Mode.OFF) {
         places.add("the span log (" + mode.name().toLowerCase(Locale.ROOT).replace('_', '-') + ")");
@@ -394,7 +394,7 @@ public final class TraceletOpenTelemetry implements AutoCloseable {
         builder.addSpanProcessor(SpanTree.builder().setMaxSpansPerTree(maxSpans).build());
         anyProcessor = true;
       }
-      if (!anyProcessor && config.getList("otel.traces.exporter", List.of()).equals(NO_EXPORTER)) {
+      if (!anyProcessor && !exports(config)) {
         // Without any span processor, SdkTracerProvider.tracerBuilder hands out OpenTelemetry's
         // no-op tracer (TracerSharedState.hasNoSpanProcessor()), whose spans only wrap their
         // parent: a server span would echo the caller's span ID, or have none at all. One

@@ -7,6 +7,7 @@ import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import org.eclipse.jetty.http.HttpField;
 import org.eclipse.jetty.http.HttpFields;
+import org.eclipse.jetty.server.Response;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -31,16 +32,15 @@ public final class JettyHeaders implements ContainerHeaders {
   @Override
   public void read(HttpServletRequest request, HeaderIndex index, CapturedHeaders into) {
     try {
-      HttpFields fields = JettyWatches.fields(request);
+      HttpFields fields = requestFields(request);
       if (fields == null) {
         return;
       }
-      into.capturing(index);
       // An iterator rather than getField(i): that is a walk from the start on some HttpFields.
       for (HttpField field : fields) {
-        into.capture(field.getName(), field.getValue());
+        into.capture(index, field.getName(), field.getValue());
       }
-      into.captured();
+      into.captured(index);
     } catch (RuntimeException | LinkageError e) {
       // A Jetty other than the one built against: the headers are looked up one by one instead.
       logger.debug("Could not read the request's headers in one pass", e);
@@ -50,7 +50,7 @@ public final class JettyHeaders implements ContainerHeaders {
   @Override
   public boolean set(HttpServletResponse response, String name, String value) {
     try {
-      HttpFields.Mutable fields = JettyWatches.responseFields(response);
+      HttpFields.Mutable fields = responseFields(response);
       if (fields == null) {
         return false;
       }
@@ -67,5 +67,29 @@ public final class JettyHeaders implements ContainerHeaders {
       logger.debug("Could not set a response header directly", e);
       return false;
     }
+  }
+
+  /**
+   * The header fields of Jetty's own ee10 or ee11 servlet request, those its {@code getHeader}
+   * reads; null for anything else, a wrapper included.
+   */
+  private static HttpFields requestFields(HttpServletRequest request) {
+    HttpFields fields = JettyWatches.EE10 ? Ee10Requests.fields(request) : null;
+    if (fields == null && JettyWatches.EE11) {
+      fields = Ee11Requests.fields(request);
+    }
+    return fields;
+  }
+
+  /**
+   * The header fields of the response behind Jetty's own ee10 or ee11 servlet response (below the
+   * servlet layer's wrapper of them); null for anything else, a wrapper included.
+   */
+  private static HttpFields.Mutable responseFields(HttpServletResponse response) {
+    Response core = JettyWatches.EE10 ? Ee10Requests.coreResponse(response) : null;
+    if (core == null && JettyWatches.EE11) {
+      core = Ee11Requests.coreResponse(response);
+    }
+    return core == null ? null : Response.getOriginalResponse(core).getHeaders();
   }
 }

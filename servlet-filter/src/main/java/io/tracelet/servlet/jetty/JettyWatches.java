@@ -2,14 +2,11 @@ package io.tracelet.servlet.jetty;
 
 import io.tracelet.servlet.internal.container.DisconnectDetector.Watch;
 import jakarta.servlet.http.HttpServletRequest;
-import jakarta.servlet.http.HttpServletResponse;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 import java.util.concurrent.atomic.AtomicReferenceFieldUpdater;
 import java.util.function.Consumer;
-import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.io.Connection;
 import org.eclipse.jetty.server.Request;
-import org.eclipse.jetty.server.Response;
 
 /**
  * The Jetty-typed half of {@link JettyDisconnectDetector}, kept apart so that the detector class
@@ -20,10 +17,8 @@ final class JettyWatches {
 
   // Which servlet environments are present, decided once: each lookup class links against its
   // own environment's classes, so only the present ones are ever loaded.
-  private static final boolean EE10 =
-      present("org.eclipse.jetty.ee10.servlet.ServletContextRequest");
-  private static final boolean EE11 =
-      present("org.eclipse.jetty.ee11.servlet.ServletContextRequest");
+  static final boolean EE10 = present("org.eclipse.jetty.ee10.servlet.ServletContextRequest");
+  static final boolean EE11 = present("org.eclipse.jetty.ee11.servlet.ServletContextRequest");
 
   /** Whether Jetty's ee10 or ee11 servlet environment is visible. */
   static boolean anyEnvironment() {
@@ -39,30 +34,6 @@ final class JettyWatches {
       core = Ee11Requests.coreRequest(request);
     }
     return core;
-  }
-
-  /**
-   * The header fields of Jetty's own ee10 or ee11 servlet request, those its {@code getHeader}
-   * reads; null for anything else, a wrapper included.
-   */
-  static HttpFields fields(HttpServletRequest request) {
-    HttpFields fields = EE10 ? Ee10Requests.fields(request) : null;
-    if (fields == null && EE11) {
-      fields = Ee11Requests.fields(request);
-    }
-    return fields;
-  }
-
-  /**
-   * The header fields of the response behind Jetty's own ee10 or ee11 servlet response (below the
-   * servlet layer's wrapper of them); null for anything else, a wrapper included.
-   */
-  static HttpFields.Mutable responseFields(HttpServletResponse response) {
-    Response core = EE10 ? Ee10Requests.coreResponse(response) : null;
-    if (core == null && EE11) {
-      core = Ee11Requests.coreResponse(response);
-    }
-    return core == null ? null : Response.getOriginalResponse(core).getHeaders();
   }
 
   private static boolean present(String className) {

@@ -3,6 +3,7 @@ package io.tracelet.it;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.opentelemetry.api.trace.SpanKind;
+import io.opentelemetry.sdk.testing.exporter.InMemorySpanExporter;
 import io.opentelemetry.sdk.trace.data.SpanData;
 import java.io.IOException;
 import java.net.URI;
@@ -59,6 +60,14 @@ public final class Apps {
       assertThat(System.nanoTime() - deadline).as("waiting for %s", what).isNegative();
       LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(5));
     }
+  }
+
+  /** Waits (bounded) for a SERVER span in {@code spans}, checks it is the only one, returns it. */
+  public static SpanData onlyServerSpan(InMemorySpanExporter spans) {
+    await("a server span", () -> !serverSpans(spans.getFinishedSpanItems()).isEmpty());
+    List<SpanData> server = serverSpans(spans.getFinishedSpanItems());
+    assertThat(server).hasSize(1);
+    return server.get(0);
   }
 
   /** The SERVER spans exported so far. */

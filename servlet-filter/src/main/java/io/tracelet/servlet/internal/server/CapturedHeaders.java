@@ -16,8 +16,7 @@ import java.util.List;
  */
 public abstract class CapturedHeaders implements HeaderSource {
 
-  // The index being captured, then the index captured (lookups use it from then on).
-  private HeaderIndex pending;
+  // Set once every header was captured; until then lookups go to the container.
   private HeaderIndex index;
   // Bit i: slot i was seen (once or more) and seen more than once.
   private int present;
@@ -32,16 +31,11 @@ public abstract class CapturedHeaders implements HeaderSource {
   private String h7;
 
   /**
-   * Starts a capture for {@code headerIndex}; call {@link #capture} for each of the request's
-   * headers in order, then {@link #captured}. Until then every lookup goes to the container.
+   * One header of the request, in the order received; call it for each of them with the same {@code
+   * headerIndex}, then {@link #captured}.
    */
-  public final void capturing(HeaderIndex headerIndex) {
-    this.pending = headerIndex;
-  }
-
-  /** One header of the request, in the order received. */
-  public final void capture(String name, String value) {
-    int slot = pending.slot(name);
+  public final void capture(HeaderIndex headerIndex, String name, String value) {
+    int slot = headerIndex.slot(name);
     if (slot < 0) {
       return;
     }
@@ -54,10 +48,9 @@ public abstract class CapturedHeaders implements HeaderSource {
     }
   }
 
-  /** Every header was handed over: lookups of the indexed names are answered from here. */
-  public final void captured() {
-    this.index = pending;
-    this.pending = null;
+  /** Every header was handed over: lookups of the names {@code headerIndex} holds answer here. */
+  public final void captured(HeaderIndex headerIndex) {
+    this.index = headerIndex;
   }
 
   private int slotOf(String name) {

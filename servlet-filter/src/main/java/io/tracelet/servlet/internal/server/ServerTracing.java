@@ -251,11 +251,6 @@ public final class ServerTracing {
     return outbound;
   }
 
-  /** The propagator that reads incoming requests (isolated, counting its failures). */
-  public TextMapPropagator propagator() {
-    return propagator;
-  }
-
   /** Our own code failed around a request: logged once, the request continues untraced. */
   public void failed(Exception e) {
     if (failureLogged.compareAndSet(false, true)) {
@@ -491,11 +486,7 @@ public final class ServerTracing {
       flags = NEW_TRACE_FLAGS;
       state = TraceState.getDefault();
     }
-    long spanId;
-    do {
-      spanId = random.nextLong();
-    } while (spanId == 0);
-    return Span.wrap(SpanContext.create(traceId, SpanId.fromLong(spanId), flags, state));
+    return Span.wrap(SpanContext.create(traceId, newSpanId(random), flags, state));
   }
 
   private static final TraceFlags NEW_TRACE_FLAGS =
@@ -832,26 +823,24 @@ public final class ServerTracing {
       return SpanContext.getInvalid();
     }
     String v = TraceStateCodec.trimOws(value);
-    if (v.length() != 32 || !isLowerHex(v) || !TraceId.isValid(v)) {
+    // OpenTelemetry's check: 32 lowercase hex digits, not all zero.
+    if (!TraceId.isValid(v)) {
       return SpanContext.getInvalid();
     }
-    ThreadLocalRandom random = ThreadLocalRandom.current();
+    return SpanContext.createFromRemoteParent(
+        v,
+        newSpanId(ThreadLocalRandom.current()),
+        TraceFlags.getSampled(),
+        TraceState.getDefault());
+  }
+
+  /** A random valid (non-zero) span ID. */
+  private static String newSpanId(ThreadLocalRandom random) {
     long spanId;
     do {
       spanId = random.nextLong();
     } while (spanId == 0);
-    return SpanContext.createFromRemoteParent(
-        v, String.format("%016x", spanId), TraceFlags.getSampled(), TraceState.getDefault());
-  }
-
-  private static boolean isLowerHex(String s) {
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
-      if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
-        return false;
-      }
-    }
-    return true;
+    return SpanId.fromLong(spanId);
   }
 
   private static String bounded(String s) {

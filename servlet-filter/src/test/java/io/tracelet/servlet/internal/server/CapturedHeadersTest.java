@@ -26,11 +26,10 @@ class CapturedHeadersTest {
     }
 
     ListHeaders capturedBy(HeaderIndex index) {
-      capturing(index);
       for (Map.Entry<String, String> f : fields) {
-        capture(f.getKey(), f.getValue());
+        capture(index, f.getKey(), f.getValue());
       }
-      captured();
+      captured(index);
       return this;
     }
 

@@ -99,7 +99,7 @@ class HostileCharactersTest {
         header.equals("tracestate")
             ? TestHeaders.of("traceparent", TP, header, value)
             : TestHeaders.of(header, value);
-    Exchange ex = core.start(info().with(headers), null);
+    Exchange ex = core.start(RequestInfo.get("/a").with(headers), null);
     try {
       SpanContext parent = Span.fromContext(ex.context()).getSpanContext();
       switch (header) {
@@ -131,7 +131,8 @@ class HostileCharactersTest {
             "abc\nERROR forged",
             "\u001b[31mERROR forged\u001b[0m",
             "abc\u2028ERROR forged")) {
-      Exchange ex = core.start(info().with(TestHeaders.of("X-Request-ID", hostile)), null);
+      Exchange ex =
+          core.start(RequestInfo.get("/a").with(TestHeaders.of("X-Request-ID", hostile)), null);
       try {
         RequestId id = RequestId.fromContext(ex.context());
         assertThat(id.isGenerated()).isTrue();
@@ -156,9 +157,5 @@ class HostileCharactersTest {
         assertThat(IncomingGetter.withoutUnsafeMembers("k=v" + s + "w,ok=1")).isEqualTo("ok=1");
       }
     }
-  }
-
-  static RequestInfo info() {
-    return new RequestInfo("GET", "/a", "/a", null, "http", "localhost", 8080, "10.0.0.1", "/a");
   }
 }

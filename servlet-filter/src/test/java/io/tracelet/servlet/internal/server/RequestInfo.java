@@ -15,6 +15,11 @@ record RequestInfo(
     String clientAddress,
     String route) {
 
+  /** A GET of {@code path} (also its route) from 10.0.0.1 to localhost:8080. */
+  static RequestInfo get(String path) {
+    return new RequestInfo("GET", path, path, null, "http", "localhost", 8080, "10.0.0.1", path);
+  }
+
   /** This request with {@code headers}, as the handler reads it. */
   ServerRequest with(HeaderSource headers) {
     RequestInfo info = this;

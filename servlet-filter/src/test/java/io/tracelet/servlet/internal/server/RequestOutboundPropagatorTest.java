@@ -52,10 +52,6 @@ class RequestOutboundPropagatorTest {
             W3CTraceContextPropagator.getInstance(), W3CBaggagePropagator.getInstance()));
   }
 
-  static RequestInfo info(String path) {
-    return new RequestInfo("GET", path, path, null, "http", "localhost", 8080, "10.0.0.1", path);
-  }
-
   static Map<String, String> outboundHeaders(Context requestContext) {
     TextMapPropagator outbound = OutboundPropagation.fromContext(requestContext);
     assertThat(outbound).as("the request's outbound propagator").isNotNull();
@@ -69,7 +65,9 @@ class RequestOutboundPropagatorTest {
     ServerTracing exCore = core(TracingConfig.builder());
     Exchange ex =
         exCore.start(
-            info("/a").with(TestHeaders.of("traceparent", TP, "baggage", "tenant=acme,s=x")), null);
+            RequestInfo.get("/a")
+                .with(TestHeaders.of("traceparent", TP, "baggage", "tenant=acme,s=x")),
+            null);
 
     assertThat(Baggage.fromContext(ex.context()).getEntryValue("tenant")).isEqualTo("acme");
     Map<String, String> sent = outboundHeaders(ex.context());
@@ -84,7 +82,8 @@ class RequestOutboundPropagatorTest {
     ServerTracing exCore = core(TracingConfig.builder().baggageAllowList("tenant"));
     Exchange ex =
         exCore.start(
-            info("/a").with(TestHeaders.of("baggage", "tenant=acme,session=s3cr3t")), null);
+            RequestInfo.get("/a").with(TestHeaders.of("baggage", "tenant=acme,session=s3cr3t")),
+            null);
 
     assertThat(outboundHeaders(ex.context())).containsEntry("baggage", "tenant=acme");
     exCore.end(ex, 200, null, true, null);
@@ -96,7 +95,9 @@ class RequestOutboundPropagatorTest {
         core(TracingConfig.builder().excludedPaths("/health").baggageAllowList("tenant"));
     Exchange ex =
         exCore.start(
-            info("/health").with(TestHeaders.of("baggage", "tenant=acme,session=s3cr3t")), null);
+            RequestInfo.get("/health")
+                .with(TestHeaders.of("baggage", "tenant=acme,session=s3cr3t")),
+            null);
 
     assertThat(outboundHeaders(ex.context())).containsEntry("baggage", "tenant=acme");
     exCore.end(ex, 200, null, true, null);
@@ -112,7 +113,7 @@ class RequestOutboundPropagatorTest {
             .with(Baggage.builder().put("tenant", "acme").put("session", "s3cr3t").build());
 
     ServerTracing exCore = core(TracingConfig.builder().baggageAllowList("tenant"));
-    Exchange ex = exCore.start(info("/a").with(TestHeaders.of()), entry);
+    Exchange ex = exCore.start(RequestInfo.get("/a").with(TestHeaders.of()), entry);
 
     assertThat(Span.fromContext(ex.context())).isSameAs(outer);
     assertThat(outboundHeaders(ex.context())).containsEntry("baggage", "tenant=acme");

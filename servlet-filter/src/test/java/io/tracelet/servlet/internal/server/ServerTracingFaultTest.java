@@ -89,8 +89,7 @@ class ServerTracingFaultTest {
             k -> null,
             k -> null);
     ServerTracing core = new ServerTracing(settings, otel, W3CTraceContextPropagator.getInstance());
-    RequestInfo info =
-        new RequestInfo("GET", "/a", "/a", null, "http", "localhost", 8080, "10.0.0.1", "/a");
+    RequestInfo info = RequestInfo.get("/a");
 
     Exchange ex = core.start(info.with(TestHeaders.of()), null);
     assertThat(ex.span().getSpanContext().isValid()).isTrue();

@@ -56,16 +56,12 @@ class ServerTracingTest {
     return new ServerTracing(s, otel, W3CTraceContextPropagator.getInstance());
   }
 
-  static RequestInfo info(String path) {
-    return new RequestInfo("GET", path, path, null, "http", "localhost", 8080, "10.0.0.1", path);
-  }
-
   @Test
   void trustedRequest_usesIncomingParentRequestIdAndDeadline() {
     ServerTracing exCore = core(TracingConfig.builder());
     Exchange ex =
         exCore.start(
-            info("/a")
+            RequestInfo.get("/a")
                 .with(
                     TestHeaders.of(
                         "traceparent", TP, "x-request-id", "abc", "X-Request-Timeout-Ms", "60000")),
@@ -84,7 +80,8 @@ class ServerTracingTest {
   void configuredTimeout_andShorterIncomingDeadline_theEarlierWins() {
     ServerTracing exCore = core(TracingConfig.builder().requestTimeout(Duration.ofSeconds(10)));
     Exchange ex =
-        exCore.start(info("/a").with(TestHeaders.of("X-Request-Timeout-Ms", "2000")), null);
+        exCore.start(
+            RequestInfo.get("/a").with(TestHeaders.of("X-Request-Timeout-Ms", "2000")), null);
     assertThat(Cancellation.fromContext(ex.context()).remainingNanos())
         .isLessThanOrEqualTo(Duration.ofSeconds(2).toNanos());
     exCore.end(ex, 200, null, true, null);
@@ -93,7 +90,8 @@ class ServerTracingTest {
   @Test
   void grpcTimeoutHeader_subMillisecondIsNotRoundedUp() {
     ServerTracing exCore = core(TracingConfig.builder().deadlineHeader("Grpc-Timeout"));
-    Exchange ex = exCore.start(info("/a").with(TestHeaders.of("grpc-timeout", "500u")), null);
+    Exchange ex =
+        exCore.start(RequestInfo.get("/a").with(TestHeaders.of("grpc-timeout", "500u")), null);
     Cancellation c = Cancellation.fromContext(ex.context());
     assertThat(c.hasDeadline()).isTrue();
     assertThat(c.remainingNanos()).isLessThanOrEqualTo(500_000L);
@@ -103,7 +101,8 @@ class ServerTracingTest {
   @Test
   void grpcTimeoutHeader_zeroStartsTheRequestCancelled() {
     ServerTracing exCore = core(TracingConfig.builder().deadlineHeader("grpc-timeout"));
-    Exchange ex = exCore.start(info("/a").with(TestHeaders.of("grpc-timeout", "0m")), null);
+    Exchange ex =
+        exCore.start(RequestInfo.get("/a").with(TestHeaders.of("grpc-timeout", "0m")), null);
     assertThat(Cancellation.fromContext(ex.context()).isCancelled()).isTrue();
     exCore.end(ex, 200, null, true, null);
   }
@@ -112,7 +111,8 @@ class ServerTracingTest {
   void grpcTimeoutHeader_isIgnoredWhenUntrusted() {
     ServerTracing exCore =
         core(TracingConfig.builder().deadlineHeader("grpc-timeout").trustIncoming(false));
-    Exchange ex = exCore.start(info("/a").with(TestHeaders.of("grpc-timeout", "100m")), null);
+    Exchange ex =
+        exCore.start(RequestInfo.get("/a").with(TestHeaders.of("grpc-timeout", "100m")), null);
     assertThat(Cancellation.fromContext(ex.context()).hasDeadline()).isFalse();
     exCore.end(ex, 200, null, true, null);
   }
@@ -123,7 +123,8 @@ class ServerTracingTest {
         core(TracingConfig.builder().deadlineHeader("x-envoy-expected-rq-timeout-ms"));
     Exchange ex =
         exCore.start(
-            info("/a").with(TestHeaders.of("x-envoy-expected-rq-timeout-ms", "100m")), null);
+            RequestInfo.get("/a").with(TestHeaders.of("x-envoy-expected-rq-timeout-ms", "100m")),
+            null);
     assertThat(Cancellation.fromContext(ex.context()).hasDeadline()).isFalse();
     exCore.end(ex, 200, null, true, null);
   }
@@ -133,7 +134,7 @@ class ServerTracingTest {
     ServerTracing exCore = core(TracingConfig.builder().trustIncoming(false));
     Exchange ex =
         exCore.start(
-            info("/a")
+            RequestInfo.get("/a")
                 .with(
                     TestHeaders.of(
                         "traceparent", TP, "X-Request-ID", "abc", "X-Request-Timeout-Ms", "5")),
@@ -152,7 +153,7 @@ class ServerTracingTest {
   void goTraceId_becomesRemoteParentWithGeneratedSpanId() {
     String go = "4bf92f3577b34da6a3ce929d0e0e4736";
     ServerTracing exCore = core(TracingConfig.builder());
-    Exchange ex = exCore.start(info("/a").with(TestHeaders.of("X-Trace-ID", go)), null);
+    Exchange ex = exCore.start(RequestInfo.get("/a").with(TestHeaders.of("X-Trace-ID", go)), null);
     exCore.end(ex, 200, null, true, null);
     SpanData span = exporter.getFinishedSpanItems().get(0);
     assertThat(span.getTraceId()).isEqualTo(go);
@@ -166,7 +167,7 @@ class ServerTracingTest {
   @Test
   void excludedPath_hasNoSpan_butRequestIdAndHeader() {
     ServerTracing exCore = core(TracingConfig.builder().excludedPaths("/health"));
-    Exchange ex = exCore.start(info("/health").with(TestHeaders.of()), null);
+    Exchange ex = exCore.start(RequestInfo.get("/health").with(TestHeaders.of()), null);
     assertThat(ex.span().getSpanContext().isValid()).isFalse();
     assertThat(ResponseHeaders.of(exCore, ex).list())
         .extracting(Map.Entry::getKey)
@@ -184,7 +185,7 @@ class ServerTracingTest {
                 .responseTraceResponse(false)
                 .responseTraceId(true)
                 .responseServerTiming(true));
-    Exchange ex = exCore.start(info("/a").with(TestHeaders.of()), null);
+    Exchange ex = exCore.start(RequestInfo.get("/a").with(TestHeaders.of()), null);
     assertThat(ResponseHeaders.of(exCore, ex).list())
         .extracting(Map.Entry::getKey)
         .containsExactly("X-Trace-ID", "Server-Timing");
@@ -194,7 +195,7 @@ class ServerTracingTest {
   @Test
   void uncommittedException_isRecordedAs500Error_andAppRouteRenamesSpan() {
     ServerTracing exCore = core(TracingConfig.builder());
-    Exchange ex = exCore.start(info("/a").with(TestHeaders.of()), null);
+    Exchange ex = exCore.start(RequestInfo.get("/a").with(TestHeaders.of()), null);
     exCore.end(ex, 200, new IllegalArgumentException("x"), false, "/things/{id}");
     SpanData span = exporter.getFinishedSpanItems().get(0);
     assertThat(span.getName()).isEqualTo("GET /things/{id}");
@@ -207,7 +208,7 @@ class ServerTracingTest {
   @Test
   void failures_areClassified() {
     ServerTracing core = core(TracingConfig.builder().requestTimeout(Duration.ofMillis(1)));
-    Exchange timedOut = core.start(info("/a").with(TestHeaders.of()), null);
+    Exchange timedOut = core.start(RequestInfo.get("/a").with(TestHeaders.of()), null);
     // The 1 ms timer fires on the timer thread; wait for it through the context itself.
     assertThat(awaitDone(timedOut)).isInstanceOf(DeadlineExceededException.class);
     Throwable thrown = new RuntimeException(Cancellation.fromContext(timedOut.context()).cause());
@@ -216,7 +217,7 @@ class ServerTracingTest {
     core.end(timedOut, 504, thrown, false, null);
 
     ServerTracing goneCore = core(TracingConfig.builder());
-    Exchange gone = goneCore.start(info("/a").with(TestHeaders.of()), null);
+    Exchange gone = goneCore.start(RequestInfo.get("/a").with(TestHeaders.of()), null);
     gone.clientDisconnected();
     Throwable cause = Cancellation.fromContext(gone.context()).cause();
     assertThat(cause).isInstanceOf(CanceledException.class);
@@ -248,7 +249,7 @@ class ServerTracingTest {
     ServerTracing exCore = core(TracingConfig.builder());
     Exchange ex =
         exCore.start(
-            info("/a")
+            RequestInfo.get("/a")
                 .with(
                     TestHeaders.of(
                         "traceparent", TP, "x-request-id", "abc", "X-Request-Timeout-Ms", "2000")),

@@ -58,11 +58,7 @@ class StarterAloneTest {
   }
 
   private static SpanData onlyServerSpan() {
-    Apps.await(
-        "a server span", () -> !serverSpans(InMemoryOtel.SPANS.getFinishedSpanItems()).isEmpty());
-    List<SpanData> server = serverSpans(InMemoryOtel.SPANS.getFinishedSpanItems());
-    assertThat(server).hasSize(1);
-    return server.get(0);
+    return Apps.onlyServerSpan(InMemoryOtel.SPANS);
   }
 
   private static void assertIds(HttpResponse<String> response, SpanData span) {

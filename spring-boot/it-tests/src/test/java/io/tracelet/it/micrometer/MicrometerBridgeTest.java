@@ -16,7 +16,6 @@ import io.tracelet.it.TestApp;
 import io.tracelet.servlet.TracingConfig;
 import io.tracelet.servlet.TracingFilter;
 import java.net.http.HttpResponse;
-import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -80,10 +79,7 @@ class MicrometerBridgeTest {
     HttpResponse<String> response = get(app, "/orders/9", "X-Request-ID", "mm-1");
     assertThat(response.statusCode()).isEqualTo(200);
     assertThat(response.body()).isEqualTo("order 9 for request mm-1");
-    Apps.await("a server span", () -> !serverSpans(SPANS.getFinishedSpanItems()).isEmpty());
-    List<SpanData> server = serverSpans(SPANS.getFinishedSpanItems());
-    assertThat(server).hasSize(1);
-    SpanData span = server.get(0);
+    SpanData span = Apps.onlyServerSpan(SPANS);
     assertThat(span.getName()).contains("/orders/{id}");
     assertThat(traceIdOf(response.headers().firstValue("traceresponse").orElseThrow()))
         .isEqualTo(span.getTraceId());
@@ -96,12 +92,10 @@ class MicrometerBridgeTest {
   void a401FromSpringSecurity_hasOneServerSpan_andTheIds() throws Exception {
     HttpResponse<String> response = get(app, "/secure/data");
     assertThat(response.statusCode()).isEqualTo(401);
-    Apps.await("a server span", () -> !serverSpans(SPANS.getFinishedSpanItems()).isEmpty());
-    List<SpanData> server = serverSpans(SPANS.getFinishedSpanItems());
-    assertThat(server).hasSize(1);
+    SpanData span = Apps.onlyServerSpan(SPANS);
     assertThat(response.headers().firstValue("X-Request-ID")).isPresent();
     assertThat(traceIdOf(response.headers().firstValue("traceresponse").orElseThrow()))
-        .isEqualTo(server.get(0).getTraceId());
+        .isEqualTo(span.getTraceId());
   }
 
   @Test

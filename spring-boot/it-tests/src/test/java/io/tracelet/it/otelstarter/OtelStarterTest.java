@@ -16,7 +16,6 @@ import io.tracelet.it.TestApp;
 import io.tracelet.servlet.TracingConfig;
 import io.tracelet.servlet.TracingFilter;
 import java.net.http.HttpResponse;
-import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -79,12 +78,10 @@ class OtelStarterTest {
     HttpResponse<String> response = get(app, "/orders/5", "X-Request-ID", "otel-1");
     assertThat(response.statusCode()).isEqualTo(200);
     assertThat(response.body()).isEqualTo("order 5 for request otel-1");
-    Apps.await("a server span", () -> !serverSpans(SPANS.getFinishedSpanItems()).isEmpty());
-    List<SpanData> server = serverSpans(SPANS.getFinishedSpanItems());
-    assertThat(server).hasSize(1);
-    assertThat(server.get(0).getName()).isEqualTo("GET /orders/{id}");
+    SpanData span = Apps.onlyServerSpan(SPANS);
+    assertThat(span.getName()).isEqualTo("GET /orders/{id}");
     assertThat(traceIdOf(response.headers().firstValue("traceresponse").orElseThrow()))
-        .isEqualTo(server.get(0).getTraceId());
+        .isEqualTo(span.getTraceId());
     assertThat(response.headers().firstValue("X-Request-ID")).hasValue("otel-1");
     assertThat(app.getBean(TracingFilter.class).joinedContextCount()).isPositive();
   }
@@ -93,8 +90,7 @@ class OtelStarterTest {
   void a401FromSpringSecurity_hasOneServerSpan_andTheIds() throws Exception {
     HttpResponse<String> response = get(app, "/secure/data");
     assertThat(response.statusCode()).isEqualTo(401);
-    Apps.await("a server span", () -> !serverSpans(SPANS.getFinishedSpanItems()).isEmpty());
-    assertThat(serverSpans(SPANS.getFinishedSpanItems())).hasSize(1);
+    Apps.onlyServerSpan(SPANS);
     assertThat(response.headers().firstValue("X-Request-ID")).isPresent();
   }
 

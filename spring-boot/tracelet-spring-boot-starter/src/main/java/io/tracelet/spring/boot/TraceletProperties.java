@@ -1,5 +1,6 @@
 package io.tracelet.spring.boot;
 
+import io.tracelet.sdk.TraceletOpenTelemetry;
 import io.tracelet.servlet.TracingConfig;
 import io.tracelet.servlet.TracingConfig.Setting;
 import java.util.ArrayList;
@@ -34,9 +35,16 @@ final class TraceletProperties {
    */
   static final String KEEP_SECURITY_OBSERVATIONS = PREFIX + ".keep-spring-security-observations";
 
-  /** The SDK set-up's own settings, passed to {@code TraceletOpenTelemetry}. */
+  /**
+   * The SDK set-up's own settings, passed to {@code TraceletOpenTelemetry}. Its constants are
+   * compile-time strings, copied in by javac, so this class loads without the optional
+   * tracelet-sdk.
+   */
   static final List<String> SDK_PROPERTIES =
-      List.of("tracelet.span.log", "tracelet.span.tree", "tracelet.span.tree.max.spans");
+      List.of(
+          TraceletOpenTelemetry.SPAN_LOG_PROPERTY,
+          TraceletOpenTelemetry.SPAN_TREE_PROPERTY,
+          TraceletOpenTelemetry.SPAN_TREE_MAX_SPANS_PROPERTY);
 
   private TraceletProperties() {}
 
@@ -83,13 +91,7 @@ final class TraceletProperties {
 
   /** The {@code tracelet.*} names in the environment that no setting uses (typos, mostly). */
   static Set<String> unknownProperties(Environment environment) {
-    Set<String> known = new TreeSet<>();
-    for (Setting setting : Setting.values()) {
-      known.add(propertyName(setting));
-    }
-    known.add(ENABLED);
-    known.add(KEEP_SECURITY_OBSERVATIONS);
-    known.addAll(SDK_PROPERTIES);
+    Set<String> known = new TreeSet<>(allPropertyNames());
     ConfigurationPropertyName prefix = ConfigurationPropertyName.of(PREFIX);
     Set<String> unknown = new TreeSet<>();
     for (ConfigurationPropertySource source : ConfigurationPropertySources.get(environment)) {
