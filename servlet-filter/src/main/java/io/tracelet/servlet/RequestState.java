@@ -48,6 +48,8 @@ final class RequestState extends CapturedHeaders
   // own publication (a volatile read costs the request thread nothing measurable).
   private volatile Exchange exchange;
   private volatile int listening;
+  // Set by begin(), before the application runs; read when it starts an asynchronous cycle.
+  private DisconnectDetector.Watch watch = DisconnectDetector.Watch.NONE;
 
   private RequestState(
       ServerTracing handler,
@@ -79,7 +81,9 @@ final class RequestState extends CapturedHeaders
     }
     state.exchange = exchange;
     try {
-      exchange.setWatch(detector.watch(request, state));
+      DisconnectDetector.Watch watch = detector.watch(request, state);
+      state.watch = watch;
+      exchange.setWatch(watch);
     } catch (RuntimeException e) {
       // The request stays traced; only a client that leaves goes unnoticed.
       log.debug("Tracelet: not watching this request for a client disconnect", e);
@@ -159,6 +163,16 @@ final class RequestState extends CapturedHeaders
       // application can dispatch, and not for every request (see TracingFilter.wrappedState).
       request.setAttribute(TracingFilter.STATE_ATTRIBUTE, this);
       asyncContext.addListener(this, request, response);
+      // Still on the dispatch that started the cycle (startAsync, or afterChain before returning):
+      // the watch now outlives it, and is closed by the listener.
+      try {
+        watch.asyncStarted();
+      } catch (RuntimeException e) {
+        // Closed now rather than left registered past the dispatch: only the disconnect goes
+        // unseen.
+        watch.close();
+        log.debug("Tracelet: the disconnect watch could not follow the asynchronous request", e);
+      }
     }
     return new TracingAsyncContext(asyncContext, exchange.context());
   }

@@ -18,6 +18,10 @@ import org.slf4j.LoggerFactory;
  * }
  * }</pre>
  *
+ * <p>The watch must be closed before the dispatch returns to Jetty, as above, or, for a request
+ * that goes asynchronous, {@link DisconnectDetector.Watch#asyncStarted} called on that dispatch: a
+ * synchronous HTTP/1.1 request registers nothing with Jetty that would end the watch for it.
+ *
  * <p>HTTP/2: Jetty's request failure listener and the connection's close listener. HTTP/1.1 over
  * plain TCP: additionally a read probe that sees the client's FIN without reading the connection's
  * input, armed once the request body has been read completely and the request has run for {@link

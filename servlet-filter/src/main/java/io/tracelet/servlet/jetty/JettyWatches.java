@@ -54,41 +54,45 @@ final class JettyWatches {
     Watching watch = new Watching(onDisconnect, connection);
     // HTTP/1.1 over plain TCP: Jetty does not read while the request is handled; see ReadProbe.
     ReadProbe probe = ReadProbe.forRequest(request, timing);
-    ReadProbe.Added added = probe == null ? null : probe.add(watch);
-    if (added == ReadProbe.Added.ENDED) {
-      return Watch.NONE;
-    }
-    if (probe == null) {
-      // Any other connection (HTTP/2, TLS, a Unix socket): Jetty's own listeners. Under a probe
-      // they are not needed, and every request would pay for them (a stream wrapper for the
-      // completion listener, and two copies of the connection's listener array): the probe ends
-      // with the answer, through the stream wrapper it already has, and once armed it learns of a
-      // connection closed under the request as a failure of its read interest.
-      try {
-        // A watch the application forgets to close ends with its request: a completed request
-        // has no client left to lose, and nothing may stay registered on a keep-alive connection.
-        Request.addCompletionListener(request, failure -> watch.completed());
-      } catch (IllegalStateException alreadyCompleted) {
+    if (probe != null) {
+      // Nothing else is registered with Jetty now: the probe learns of the request's end from the
+      // watch's close (on this dispatch, or, once asyncStarted() was called, from the stream), and
+      // registers everything it needs only when the request outlives the arming delay.
+      ReadProbe.Added added = probe.add(watch);
+      if (added == ReadProbe.Added.ENDED) {
         return Watch.NONE;
       }
-      // The connection was closed under the request, by the client or by Jetty.
-      connection.addEventListener(watch);
-      watch.listensToConnection = true;
+      watch.probe = added == ReadProbe.Added.WATCHING ? probe : null;
+      watch.registered = true;
+      if (added == ReadProbe.Added.GONE || !connection.getEndPoint().isOpen()) {
+        // The client left while the request waited for a thread (or the connection is closed
+        // already): the action runs here, so that the application starts with the context
+        // already cancelled.
+        watch.deliver();
+      }
+      return watch;
     }
+    // Any other connection (HTTP/2, TLS, a Unix socket): Jetty's own listeners.
+    try {
+      // A watch the application forgets to close ends with its request: a completed request
+      // has no client left to lose, and nothing may stay registered on a keep-alive connection.
+      Request.addCompletionListener(request, failure -> watch.completed());
+    } catch (IllegalStateException alreadyCompleted) {
+      return Watch.NONE;
+    }
+    // The connection was closed under the request, by the client or by Jetty.
+    connection.addEventListener(watch);
+    watch.listensToConnection = true;
     // HTTP/2: the session keeps reading, so a client that leaves resets or closes the stream and
     // Jetty fails the request. A failure listener cannot be removed; it lives as long as the
     // request and does nothing once the watch is closed.
     request.addFailureListener(watch);
-    boolean gone = added == ReadProbe.Added.GONE;
-    watch.probe = added == ReadProbe.Added.WATCHING ? probe : null;
     watch.registered = true;
     if (watch.action == null) {
       // Completed (or already fired) while we were registering.
       watch.close();
-    } else if (gone || !connection.getEndPoint().isOpen()) {
-      // The client left while the request waited for a thread (or the connection closed before
-      // our listener was added, so onClosed will not come): the action runs here, so that the
-      // application starts with the context already cancelled.
+    } else if (!connection.getEndPoint().isOpen()) {
+      // The connection closed before our listener was added, so onClosed will not come.
       watch.deliver();
     }
     return watch;
@@ -150,6 +154,15 @@ final class JettyWatches {
     @Override
     public void onClosed(Connection closedConnection) {
       run();
+    }
+
+    /** The request went asynchronous: its probe must now learn of its end from the stream. */
+    @Override
+    public void asyncStarted() {
+      ReadProbe p = probe;
+      if (p != null) {
+        p.followStream();
+      }
     }
 
     /** The request completed. */

@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import org.eclipse.jetty.http.HttpParser;
 import org.eclipse.jetty.http.MetaData;
@@ -44,18 +45,21 @@ import org.slf4j.LoggerFactory;
  * the peer sent FIN (or RST): the client is gone — once a selector of our own confirms the socket
  * is readable at all, because Jetty's wake-ups can be stale. Readable with bytes waiting means a
  * pipelined request or other early data: we leave them where they are for Jetty and stop probing,
- * because an EOF behind those bytes cannot be seen without reading them. Before Jetty continues
- * with the connection (the stream's {@code succeeded}/{@code failed}, reached through a {@link
- * HttpStream.Wrapper}), and when the last watch is closed, the read interest is withdrawn, so the
- * next request on a keep-alive connection is read by Jetty as usual. The probe also stops once the
- * last bytes of the answer are handed to Jetty: the client then has all it asked for, and a close
- * is a keep-alive client closing its connection. (An asynchronous request's listeners, where the
- * watch is closed, run after the answer was written; a client that closed at once after reading it
- * was counted as gone by ContextHygieneLoadTest, at the end of each client's run.)
+ * because an EOF behind those bytes cannot be seen without reading them. The read interest is
+ * withdrawn when the last watch is closed, which for a synchronous request happens on its dispatch,
+ * before Jetty completes the stream; an asynchronous request's probe also follows the stream's
+ * {@code succeeded}/{@code failed} through a {@link HttpStream.Wrapper} added when the cycle starts
+ * ({@link #followStream}). Either way the next request on a keep-alive connection is read by Jetty
+ * as usual. Once the whole answer was generated, a close is a keep-alive client closing its
+ * connection, not a client that left, and is not reported (the wrapper stops the probe at the last
+ * write; an asynchronous request's listeners, where the watch is closed, run after the answer was
+ * written, and a client that closed at once after reading it was counted as gone by
+ * ContextHygieneLoadTest, at the end of each client's run).
  *
  * <p>When: a request is probed only once it has run for an arming delay (100 ms by default), from
- * tracelet-core's timer thread, so that the many requests that end sooner never touch Jetty's
- * selector; a client that leaves earlier is seen when the delay has passed. A request that may have
+ * tracelet-core's timer thread, so that the many requests that end sooner never register anything
+ * with Jetty (no read interest, failure listener or stream wrapper: one timer entry is all they
+ * cost); a client that leaves earlier is seen when the delay has passed. A request that may have
  * waited for a thread ({@link ProbeTiming}) is instead looked at synchronously when it is watched,
  * and a client that left meanwhile is reported before the application starts.
  *
@@ -85,7 +89,7 @@ import org.slf4j.LoggerFactory;
  * net/http does. Only plain TCP connections are probed ({@link SocketChannelEndPoint}); behind TLS
  * the readable bytes are TLS records, and only the listeners of {@link JettyWatches} apply.
  */
-final class ReadProbe implements Runnable, Function<HttpStream, HttpStream> {
+final class ReadProbe implements Runnable, Function<HttpStream, HttpStream>, Consumer<Throwable> {
   private static final Logger logger = LoggerFactory.getLogger(ReadProbe.class);
   // The connection attribute holding its Slot. A request attribute would do, but setting the first
   // one costs Jetty a map per request; the connection's map and slot are made once per connection.
@@ -111,6 +115,8 @@ final class ReadProbe implements Runnable, Function<HttpStream, HttpStream> {
   private final InputStream socketInput;
   // System.nanoTime() from which read interest may be registered (the arming delay).
   private final long armAt;
+  // How long to wait before looking again when the body is still being read at arming time.
+  private final long retryNanos;
   // The request may have waited for a thread: the first watch looks at the socket at once.
   private final boolean lookFirst;
   // All guarded by this probe's monitor (a lock object of its own would be one more per request;
@@ -125,6 +131,8 @@ final class ReadProbe implements Runnable, Function<HttpStream, HttpStream> {
   private boolean emptyReadable; // readable once with no bytes waiting: an EOF, if it repeats
   private boolean armingDue; // the arming delay has passed
   private boolean looked; // the first watch looked at the socket (see lookFirst)
+  private boolean followsStream; // the stream wrapper is in place (asynchronous requests)
+  private boolean listensForFailure; // the request's failure listener is registered
   private DeadlineClock.Timer armingTimer;
   private int armings;
 
@@ -134,12 +142,14 @@ final class ReadProbe implements Runnable, Function<HttpStream, HttpStream> {
       SocketChannelEndPoint endPoint,
       InputStream in,
       long armAt,
+      long retryNanos,
       boolean lookFirst) {
     this.request = request;
     this.connection = connection;
     this.endPoint = endPoint;
     this.socketInput = in;
     this.armAt = armAt;
+    this.retryNanos = retryNanos;
     this.lookFirst = lookFirst;
   }
 
@@ -158,7 +168,7 @@ final class ReadProbe implements Runnable, Function<HttpStream, HttpStream> {
 
   /**
    * The probe of {@code request}, created on the first call; {@code null} when the request is not
-   * HTTP/1.1 over plain TCP or its stream is already complete. Add a listener with {@link #add}.
+   * HTTP/1.1 over plain TCP. Add a listener with {@link #add}.
    */
   static ReadProbe forRequest(Request request, ProbeTiming timing) {
     // The connection and its slot are looked up once: each step goes through the request's
@@ -205,6 +215,16 @@ final class ReadProbe implements Runnable, Function<HttpStream, HttpStream> {
     }
   }
 
+  /**
+   * Whether the probe registered anything with Jetty's request besides read interest (its failure
+   * listener, its stream wrapper); for tests.
+   */
+  boolean registeredWithRequest() {
+    synchronized (this) {
+      return followsStream || listensForFailure;
+    }
+  }
+
   /** How many times read interest was registered; for tests. */
   int armings() {
     synchronized (this) {
@@ -241,14 +261,34 @@ final class ReadProbe implements Runnable, Function<HttpStream, HttpStream> {
             && pool.isLowOnThreads();
     boolean mayHaveWaited = timing.mayHaveWaited(now, headers, poolShort);
     long armAt = mayHaveWaited ? now : headers + timing.armingDelayNanos();
-    ReadProbe probe = new ReadProbe(request, connection, endPoint, in, armAt, mayHaveWaited);
-    try {
-      request.addHttpStreamWrapper(probe);
-    } catch (IllegalStateException noActiveStream) {
-      return null;
-    }
+    ReadProbe probe =
+        new ReadProbe(
+            request, connection, endPoint, in, armAt, timing.armingDelayNanos(), mayHaveWaited);
     slot.current = probe;
     return probe;
+  }
+
+  /**
+   * The request went asynchronous: from now on the probe learns of the request's end from its
+   * stream, through a wrapper ({@link #apply}). Call it on the request's dispatch, which Jetty does
+   * not complete before it returns: a wrapper added from another thread once Jetty took the stream
+   * to complete it would never be called (HttpChannelState reads the stream under its lock, then
+   * calls it), so read interest could outlive the request, and Jetty would abort the keep-alive
+   * connection ("Pending read in onCompleted"). A synchronous request needs no wrapper: its watch
+   * is closed on its dispatch, before Jetty completes the stream.
+   */
+  void followStream() {
+    synchronized (this) {
+      if (followsStream || ended) {
+        return;
+      }
+      followsStream = true;
+    }
+    try {
+      request.addHttpStreamWrapper(this);
+    } catch (IllegalStateException noActiveStream) {
+      end();
+    }
   }
 
   /** Wraps the request's stream (the probe is the wrapping function: one object less). */
@@ -344,15 +384,13 @@ final class ReadProbe implements Runnable, Function<HttpStream, HttpStream> {
    * if it has, else from tracelet-core's timer thread, whose heap wakes the thread only for a new
    * earliest entry, so a timer per request costs no wake-up. Called with the lock held.
    *
-   * <p>Only the selector registration is deferred. The stream wrapper, the completion and failure
-   * listeners and the connection's close listener stay registered on the request's thread when it
-   * is watched: a wrapper added from another thread after Jetty took the stream to complete it
-   * would never be called (HttpChannelState reads the stream under its lock, then calls it), so
-   * read interest could outlive the request, and an abort ("Pending read in onCompleted") would
-   * close the keep-alive connection. {@code tryFillInterested} is safe from any thread (a CAS, then
-   * a selector update that Jetty documents as callable from any thread), and {@link #arm} checks
-   * under our lock that no watch closed and the stream did not end, which {@link #end} marks under
-   * the same lock before Jetty continues with the connection.
+   * <p>Until then nothing is registered with Jetty: no read interest, no failure listener, no
+   * stream wrapper (see {@link #followStream}). {@code tryFillInterested} and {@code
+   * addFailureListener} are safe from any thread (a CAS, then a selector update that Jetty
+   * documents as callable from any thread; a field set under the channel's lock), and {@link #arm}
+   * checks under our lock that a watch is still open and the stream did not end; the last watch
+   * closes, or {@link #end} marks the end, under the same lock before Jetty continues with the
+   * connection.
    */
   private void scheduleArming() {
     if (armingDue || armingTimer != null) {
@@ -450,6 +488,7 @@ final class ReadProbe implements Runnable, Function<HttpStream, HttpStream> {
   }
 
   private void arm() {
+    boolean addFailureListener;
     synchronized (this) {
       if (ended
           || !armingDue
@@ -457,8 +496,15 @@ final class ReadProbe implements Runnable, Function<HttpStream, HttpStream> {
           || bytesWaiting
           || interest != null
           || !hasListeners()
-          || !bodyReceived()
           || !endPoint.isOpen()) {
+        return;
+      }
+      if (!bodyReceived()) {
+        // Jetty may still read the body for the application; look again later (an asynchronous
+        // request's stream wrapper also looks after each read).
+        if (armingTimer == null) {
+          armingTimer = DeadlineClock.system().schedule(this, retryNanos);
+        }
         return;
       }
       Interest candidate = new Interest();
@@ -470,7 +516,25 @@ final class ReadProbe implements Runnable, Function<HttpStream, HttpStream> {
         // Someone else is reading after all (not expected once the body is complete): stay out.
         interest = null;
       }
+      addFailureListener = !listensForFailure;
+      listensForFailure = true;
     }
+    if (addFailureListener) {
+      // Outside our lock, which Jetty's channel lock must not nest in. Jetty fails the request when
+      // the connection fails or times out under it; a failure listener cannot be removed, and does
+      // nothing once the probe ended.
+      try {
+        request.addFailureListener(this);
+      } catch (IllegalStateException completed) {
+        // The request completed meanwhile: nothing left to watch.
+      }
+    }
+  }
+
+  /** The request failed (its connection failed or timed out under it). */
+  @Override
+  public void accept(Throwable failure) {
+    disconnected();
   }
 
   /**
@@ -562,6 +626,15 @@ final class ReadProbe implements Runnable, Function<HttpStream, HttpStream> {
     }
   }
 
+  /**
+   * Whether Jetty has generated the whole answer. The generator's state is the request thread's,
+   * read here without its lock: a stale answer is an earlier state, so at worst a client that
+   * closed just after the last bytes is reported as gone, as it would have been a moment before.
+   */
+  private boolean answerComplete() {
+    return connection.getGenerator().isEnd();
+  }
+
   private int available() {
     try {
       return socketInput.available();
@@ -607,6 +680,13 @@ final class ReadProbe implements Runnable, Function<HttpStream, HttpStream> {
   }
 
   private void disconnected() {
+    if (answerComplete()) {
+      // The client has the whole answer (a synchronous servlet that answered, then works on): a
+      // close now is a keep-alive client closing its connection, not a client that left. An
+      // asynchronous request's stream wrapper ends the probe at the last write already.
+      end();
+      return;
+    }
     List<Runnable> toRun;
     synchronized (this) {
       if (ended || disconnected) {

@@ -35,6 +35,7 @@ import io.tracelet.servlet.internal.propagation.IncomingGetter;
 import io.tracelet.servlet.internal.propagation.IsolatedPropagator;
 import io.tracelet.servlet.internal.propagation.Level2TraceState;
 import io.tracelet.servlet.internal.propagation.TraceStateCodec;
+import io.tracelet.servlet.internal.settings.PathGlobs;
 import io.tracelet.servlet.internal.settings.Settings;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -393,7 +394,7 @@ public final class ServerTracing {
     }
     metrics.incoming(outcome);
 
-    boolean excluded = settings.excludedPaths.matches(request.pathInContext());
+    boolean excluded = excluded(request);
     Span span = Span.getInvalid();
     String semconvMethod = HttpSemconv.method(request.method());
     String mappingRoute = request.mappingRoute();
@@ -571,7 +572,7 @@ public final class ServerTracing {
       base = base.with(Baggage.empty());
     }
     metrics.incoming(FilterMetrics.Incoming.JOINED);
-    boolean excluded = settings.excludedPaths.matches(request.pathInContext());
+    boolean excluded = excluded(request);
     // On an excluded path the outer span stays current but is not ours to describe or echo.
     Span span = excluded ? Span.getInvalid() : Span.fromContext(outer);
     if (!excluded) {
@@ -592,6 +593,12 @@ public final class ServerTracing {
         null,
         HttpServerMetrics.NOT_RECORDED,
         0L);
+  }
+
+  /** Whether the request's path is excluded from tracing; the path is only read when any is. */
+  private boolean excluded(ServerRequest request) {
+    PathGlobs excluded = settings.excludedPaths;
+    return !excluded.isEmpty() && excluded.matches(request.pathInContext());
   }
 
   /** Counts incoming values that were sent but not used because of what they contained. */

@@ -61,6 +61,11 @@ public final class PathGlobs {
     return sb.append(')').toString();
   }
 
+  /** Whether no glob was given: nothing matches, and the path need not be worked out. */
+  public boolean isEmpty() {
+    return pattern == null;
+  }
+
   public boolean matches(String path) {
     return pattern != null && pattern.matcher(path).matches();
   }
