@@ -12,6 +12,7 @@ import io.tracelet.Cancellation;
 import io.tracelet.ContextDoneException;
 import io.tracelet.servlet.TracingConfig;
 import io.tracelet.servlet.TracingFilter;
+import jakarta.servlet.AsyncContext;
 import jakarta.servlet.DispatcherType;
 import jakarta.servlet.http.HttpServlet;
 import jakarta.servlet.http.HttpServletRequest;
@@ -77,11 +78,14 @@ class TracingFilterDisconnectTest {
     connector.setHost("127.0.0.1");
     server.addConnector(connector);
     ServletContextHandler context = new ServletContextHandler();
-    context.addFilter(
-        new FilterHolder(new TracingFilter(TracingConfig.builder().openTelemetry(sdk).build())),
-        "/*",
-        EnumSet.of(DispatcherType.REQUEST));
+    FilterHolder filter =
+        new FilterHolder(new TracingFilter(TracingConfig.builder().openTelemetry(sdk).build()));
+    filter.setAsyncSupported(true);
+    context.addFilter(filter, "/*", EnumSet.of(DispatcherType.REQUEST, DispatcherType.ASYNC));
     context.addServlet(new ServletHolder(new SlowServlet()), "/slow");
+    ServletHolder async = new ServletHolder(new AsyncSlowServlet());
+    async.setAsyncSupported(true);
+    context.addServlet(async, "/async");
     server.setHandler(context);
     server.start();
     port = connector.getLocalPort();
@@ -112,6 +116,93 @@ class TracingFilterDisconnectTest {
         seen.completeExceptionally(e);
       }
     }
+  }
+
+  /**
+   * Goes asynchronous and works on a thread of its own in the request context, for {@code ms}
+   * milliseconds or until the context ends, then answers and completes.
+   */
+  private final class AsyncSlowServlet extends HttpServlet {
+    @Override
+    protected void doGet(HttpServletRequest req, HttpServletResponse resp) {
+      AsyncContext async = req.startAsync();
+      async.setTimeout(0);
+      long ms = Long.parseLong(req.getParameter("ms"));
+      async.start(
+          () -> {
+            Cancellation c = Cancellation.current();
+            working.countDown();
+            try {
+              if (c.await(Duration.ofMillis(ms))) {
+                seen.complete(c.cause());
+              } else {
+                resp.getWriter().write("done");
+              }
+            } catch (Exception e) {
+              seen.completeExceptionally(e);
+            } finally {
+              async.complete();
+            }
+          });
+    }
+  }
+
+  @Test
+  void http1AsynchronousRequestPastTheArmingDelay_keepAliveConnectionServesTheNext()
+      throws Exception {
+    try (Socket socket = new Socket()) {
+      socket.connect(new InetSocketAddress("127.0.0.1", port));
+      socket.setSoTimeout(10_000);
+      OutputStream out = socket.getOutputStream();
+      InputStream in = socket.getInputStream();
+      // Long enough for the probe to be armed: it must be withdrawn when the stream completes,
+      // after the dispatch returned, or Jetty would abort the connection.
+      out.write(
+          "GET /async?ms=400 HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+      assertThat(readResponse(in)).endsWith("done");
+      out.write(
+          "GET /slow?quick=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+              .getBytes(StandardCharsets.US_ASCII));
+      String second = new String(in.readAllBytes(), StandardCharsets.US_ASCII);
+      assertThat(second).startsWith("HTTP/1.1 200").endsWith("done");
+    }
+    assertThat(seen).isNotDone();
+    assertThat(spans.getFinishedSpanItems())
+        .hasSize(2)
+        .allSatisfy(span -> assertThat(span.getEvents()).isEmpty());
+  }
+
+  @Test
+  void http1ClientClosesDuringAnAsynchronousRequest_workSeesClientDisconnected() throws Exception {
+    try (Socket socket = new Socket()) {
+      socket.connect(new InetSocketAddress("127.0.0.1", port));
+      socket
+          .getOutputStream()
+          .write(
+              "GET /async?ms=5000 HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+      assertThat(working.await(5, SECONDS)).isTrue();
+    }
+    long closedAt = System.nanoTime();
+    ContextDoneException cause = seen.get(5, SECONDS);
+    assertThat(Duration.ofNanos(System.nanoTime() - closedAt)).isLessThan(Duration.ofSeconds(1));
+    assertThat(cause).isInstanceOf(CanceledException.class);
+    assertThat(cause.getCause()).hasMessage("client disconnected");
+  }
+
+  /** One response with a Content-Length, read to its end; the headers and the body. */
+  private static String readResponse(InputStream in) throws java.io.IOException {
+    StringBuilder head = new StringBuilder();
+    while (!head.toString().endsWith("\r\n\r\n")) {
+      int b = in.read();
+      if (b < 0) {
+        throw new java.io.EOFException("connection closed after: " + head);
+      }
+      head.append((char) b);
+    }
+    java.util.regex.Matcher length =
+        java.util.regex.Pattern.compile("(?i)content-length: *(\\d+)").matcher(head);
+    int n = length.find() ? Integer.parseInt(length.group(1)) : 0;
+    return head + new String(in.readNBytes(n), StandardCharsets.US_ASCII);
   }
 
   @Test
