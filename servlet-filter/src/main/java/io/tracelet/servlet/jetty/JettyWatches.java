@@ -1,12 +1,13 @@
 package io.tracelet.servlet.jetty;
 
+import io.tracelet.DeadlineClock;
 import io.tracelet.servlet.internal.container.DisconnectDetector.Watch;
 import jakarta.servlet.http.HttpServletRequest;
-import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 import java.util.concurrent.atomic.AtomicReferenceFieldUpdater;
 import java.util.function.Consumer;
 import org.eclipse.jetty.io.Connection;
 import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.util.thread.ThreadPool;
 
 /**
  * The Jetty-typed half of {@link JettyDisconnectDetector}, kept apart so that the detector class
@@ -53,24 +54,9 @@ final class JettyWatches {
     Connection connection = request.getConnectionMetaData().getConnection();
     Watching watch = new Watching(onDisconnect, connection);
     // HTTP/1.1 over plain TCP: Jetty does not read while the request is handled; see ReadProbe.
-    ReadProbe probe = ReadProbe.forRequest(request, timing);
-    if (probe != null) {
-      // Nothing else is registered with Jetty now: the probe learns of the request's end from the
-      // watch's close (on this dispatch, or, once asyncStarted() was called, from the stream), and
-      // registers everything it needs only when the request outlives the arming delay.
-      ReadProbe.Added added = probe.add(watch);
-      if (added == ReadProbe.Added.ENDED) {
-        return Watch.NONE;
-      }
-      watch.probe = added == ReadProbe.Added.WATCHING ? probe : null;
-      watch.registered = true;
-      if (added == ReadProbe.Added.GONE || !connection.getEndPoint().isOpen()) {
-        // The client left while the request waited for a thread (or the connection is closed
-        // already): the action runs here, so that the application starts with the context
-        // already cancelled.
-        watch.deliver();
-      }
-      return watch;
+    ReadProbe.Slot slot = ReadProbe.slotOf(connection);
+    if (slot != null) {
+      return probed(request, slot, watch, timing);
     }
     // Any other connection (HTTP/2, TLS, a Unix socket): Jetty's own listeners.
     try {
@@ -99,39 +85,149 @@ final class JettyWatches {
   }
 
   /**
+   * A watch under a read probe. A request that may have waited for a thread ({@link ProbeTiming})
+   * gets its probe now, which looks at the socket at once, so that a client that left meanwhile is
+   * seen before the application starts. Any other gets only a timer entry: nothing is registered
+   * with Jetty, and no probe is made, unless the request outlives the arming delay; it learns of
+   * the request's end from the watch's close, on this dispatch, or, once {@link Watch#asyncStarted}
+   * was called, from the request's stream.
+   */
+  private static Watch probed(
+      Request request, ReadProbe.Slot slot, Watching watch, ProbeTiming timing) {
+    long now = System.nanoTime();
+    long headers = request.getHeadersNanoTime();
+    boolean poolShort =
+        request.getConnectionMetaData().getConnector().getExecutor() instanceof ThreadPool pool
+            && pool.isLowOnThreads();
+    watch.request = request;
+    watch.slot = slot;
+    watch.retryNanos = timing.armingDelayNanos();
+    if (!timing.mayHaveWaited(now, headers, poolShort)) {
+      watch.armAt = headers + timing.armingDelayNanos();
+      watch.registered = true;
+      watch.defer(watch.armAt - now);
+      return watch;
+    }
+    watch.armAt = now;
+    ReadProbe probe = ReadProbe.forRequest(request, slot, now, watch.retryNanos, true);
+    ReadProbe.Added added = probe.add(watch);
+    if (added == ReadProbe.Added.ENDED) {
+      return Watch.NONE;
+    }
+    watch.probe = added == ReadProbe.Added.WATCHING ? probe : null;
+    watch.registered = true;
+    if (added == ReadProbe.Added.GONE || !slot.isOpen()) {
+      // The client left while the request waited for a thread (or the connection is closed
+      // already): the action runs here, so that the application starts with the context already
+      // cancelled.
+      watch.deliver();
+    }
+    return watch;
+  }
+
+  /**
    * One watch, and every listener it registers: the connection's close listener, the request's
-   * failure listener and the probe's callback are this object, so a watch costs one allocation
-   * besides Jetty's own registrations.
+   * failure listener, the probe's listener and the arming timer's task are this object, so a watch
+   * costs one allocation besides Jetty's own registrations (and, under a probe, the timer entry).
    *
    * <p>Those listeners are called on Jetty's threads, often the selector; they only hand the action
    * to the {@link DisconnectNotifier} thread (see there why). The action still runs at most once,
    * and not at all if the watch was closed before the notification thread got to it.
    */
   private static final class Watching
-      implements Watch, Connection.Listener, Runnable, Consumer<Throwable> {
+      implements Watch, Connection.Listener, Consumer<Throwable>, ReadProbe.Listener, Runnable {
     private static final AtomicReferenceFieldUpdater<Watching, Runnable> ACTION =
         AtomicReferenceFieldUpdater.newUpdater(Watching.class, Runnable.class, "action");
-    private static final AtomicIntegerFieldUpdater<Watching> CLOSED =
-        AtomicIntegerFieldUpdater.newUpdater(Watching.class, "closed");
 
     private final Connection connection;
     // The disconnect action until it runs or the watch closes, then null.
     private volatile Runnable action;
-    private volatile int closed;
     // Set once registration is complete; a completion before that leaves the closing to watch().
     private volatile boolean registered;
-    private ReadProbe probe;
     // Whether this watch is one of the connection's listeners (not under a read probe).
     private boolean listensToConnection;
+    // Under a read probe: set before the watch is handed out, then read under this watch's lock.
+    private Request request;
+    private ReadProbe.Slot slot;
+    private long armAt;
+    private long retryNanos;
+    // Guarded by this watch's monitor: closed, the arming timer until it fires, and the probe once
+    // this watch is one of its listeners.
+    private boolean closed;
+    private DeadlineClock.Timer timer;
+    private ReadProbe probe;
 
     Watching(Runnable action, Connection connection) {
       this.action = action;
       this.connection = connection;
     }
 
-    /** The client is gone (any listener, on Jetty's thread): hands the action over. */
+    /** Makes the probe in {@code delayNanos}, from tracelet-core's timer thread ({@link #run}). */
+    void defer(long delayNanos) {
+      synchronized (this) {
+        timer = DeadlineClock.system().schedule(this, delayNanos);
+      }
+    }
+
+    /** The arming delay passed (the timer's task, on its thread): the probe starts looking. */
     @Override
     public void run() {
+      boolean gone;
+      synchronized (this) {
+        if (closed || timer == null) {
+          return;
+        }
+        timer = null;
+        gone = attach();
+      }
+      if (gone) {
+        clientGone();
+      }
+    }
+
+    /**
+     * Becomes a listener of the request's probe, made now if it has none. Called with the lock
+     * held; returns whether the probe already saw the client gone.
+     */
+    private boolean attach() {
+      ReadProbe p = ReadProbe.forRequest(request, slot, armAt, retryNanos, false);
+      ReadProbe.Added added = p.add(this);
+      if (added == ReadProbe.Added.WATCHING) {
+        probe = p;
+      }
+      return added == ReadProbe.Added.GONE;
+    }
+
+    /**
+     * The request went asynchronous; on its dispatch. The probe is made now if the arming delay has
+     * not passed yet, so that it can follow the request's stream to its end.
+     */
+    @Override
+    public void asyncStarted() {
+      ReadProbe p;
+      boolean gone = false;
+      synchronized (this) {
+        if (closed) {
+          return;
+        }
+        if (timer != null) {
+          timer.cancel();
+          timer = null;
+          gone = attach();
+        }
+        p = probe;
+      }
+      if (gone) {
+        clientGone();
+      }
+      if (p != null) {
+        p.followStream();
+      }
+    }
+
+    /** The client is gone (any listener, on Jetty's thread): hands the action over. */
+    @Override
+    public void clientGone() {
       if (action != null) {
         DisconnectNotifier.execute(this::deliver);
       }
@@ -148,21 +244,12 @@ final class JettyWatches {
     /** The request failed (HTTP/2 reset or close). */
     @Override
     public void accept(Throwable failure) {
-      run();
+      clientGone();
     }
 
     @Override
     public void onClosed(Connection closedConnection) {
-      run();
-    }
-
-    /** The request went asynchronous: its probe must now learn of its end from the stream. */
-    @Override
-    public void asyncStarted() {
-      ReadProbe p = probe;
-      if (p != null) {
-        p.followStream();
-      }
+      clientGone();
     }
 
     /** The request completed. */
@@ -175,15 +262,27 @@ final class JettyWatches {
 
     @Override
     public void close() {
-      if (!CLOSED.compareAndSet(this, 0, 1)) {
-        return;
+      DeadlineClock.Timer t;
+      ReadProbe p;
+      synchronized (this) {
+        if (closed) {
+          return;
+        }
+        closed = true;
+        action = null;
+        t = timer;
+        timer = null;
+        p = probe;
+        probe = null;
       }
-      action = null;
+      if (t != null) {
+        t.cancel();
+      }
       if (listensToConnection) {
         connection.removeEventListener(this);
       }
-      if (probe != null) {
-        probe.remove(this);
+      if (p != null) {
+        p.remove(this);
       }
     }
   }

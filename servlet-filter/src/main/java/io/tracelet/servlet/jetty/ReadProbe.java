@@ -14,8 +14,10 @@ import java.util.concurrent.CancellationException;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
 import java.util.function.Function;
+import org.eclipse.jetty.http.HttpGenerator;
 import org.eclipse.jetty.http.HttpParser;
 import org.eclipse.jetty.http.MetaData;
+import org.eclipse.jetty.io.Connection;
 import org.eclipse.jetty.io.Content;
 import org.eclipse.jetty.io.EndPoint;
 import org.eclipse.jetty.io.SocketChannelEndPoint;
@@ -23,7 +25,6 @@ import org.eclipse.jetty.server.HttpStream;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.internal.HttpConnection;
 import org.eclipse.jetty.util.Callback;
-import org.eclipse.jetty.util.thread.ThreadPool;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -58,10 +59,11 @@ import org.slf4j.LoggerFactory;
  *
  * <p>When: a request is probed only once it has run for an arming delay (100 ms by default), from
  * tracelet-core's timer thread, so that the many requests that end sooner never register anything
- * with Jetty (no read interest, failure listener or stream wrapper: one timer entry is all they
- * cost); a client that leaves earlier is seen when the delay has passed. A request that may have
- * waited for a thread ({@link ProbeTiming}) is instead looked at synchronously when it is watched,
- * and a client that left meanwhile is reported before the application starts.
+ * with Jetty (no read interest, failure listener or stream wrapper): the watch ({@code
+ * JettyWatches}) makes the probe only then, and until then costs one timer entry. A client that
+ * leaves earlier is seen when the delay has passed. A request that may have waited for a thread
+ * ({@link ProbeTiming}) is instead looked at synchronously when it is watched, and a client that
+ * left meanwhile is reported before the application starts.
  *
  * <p>Threads: nothing here needs a pooled thread, because under overload none is free, and the
  * handlers occupying them may be exactly the ones waiting for their client's leaving to be noticed.
@@ -96,17 +98,37 @@ final class ReadProbe implements Runnable, Function<HttpStream, HttpStream>, Con
   private static final String SLOT = ReadProbe.class.getName();
 
   /**
-   * The probe of the request in progress on one HTTP/1.1 connection (there is at most one), so that
-   * a second watch of the same request shares it.
+   * What a connection can be probed with, made on its first watched request: its socket input, and
+   * the probe of the request in progress (there is at most one), so that a second watch of the same
+   * request shares it.
    */
-  private static final class Slot {
-    // The connection's socket input, for available() only.
-    final InputStream socketInput;
-    volatile ReadProbe current;
+  static final class Slot {
+    // Kept for a connection that cannot be probed (a Unix domain socket), so it is tried once.
+    private static final Slot NONE = new Slot(null, null, null);
 
-    Slot(InputStream socketInput) {
+    private final HttpConnection connection;
+    private final SocketChannelEndPoint endPoint;
+    // The connection's socket input, for available() only.
+    private final InputStream socketInput;
+    private volatile ReadProbe current;
+
+    private Slot(
+        HttpConnection connection, SocketChannelEndPoint endPoint, InputStream socketInput) {
+      this.connection = connection;
+      this.endPoint = endPoint;
       this.socketInput = socketInput;
     }
+
+    /** Whether the connection is still open. */
+    boolean isOpen() {
+      return endPoint.isOpen();
+    }
+  }
+
+  /** A watch of the request: told once when its client is seen gone. */
+  interface Listener {
+    /** The client is gone; called at most once, on any thread (often Jetty's selector). */
+    void clientGone();
   }
 
   private final Request request;
@@ -122,8 +144,8 @@ final class ReadProbe implements Runnable, Function<HttpStream, HttpStream>, Con
   // All guarded by this probe's monitor (a lock object of its own would be one more per request;
   // nobody else locks the probe: Jetty and the timer only call it).
   // The watches' listeners: nearly always one, so a field, and a list only for more.
-  private Runnable listener;
-  private List<Runnable> moreListeners;
+  private Listener listener;
+  private List<Listener> moreListeners;
   private Interest interest;
   private boolean ended;
   private boolean bytesWaiting;
@@ -167,21 +189,58 @@ final class ReadProbe implements Runnable, Function<HttpStream, HttpStream>, Con
   }
 
   /**
-   * The probe of {@code request}, created on the first call; {@code null} when the request is not
-   * HTTP/1.1 over plain TCP. Add a listener with {@link #add}.
+   * The slot of {@code connection}, made on its first call; {@code null} when the connection is not
+   * HTTP/1.1 over plain TCP, and cannot be probed.
    */
-  static ReadProbe forRequest(Request request, ProbeTiming timing) {
-    // The connection and its slot are looked up once: each step goes through the request's
-    // wrappers (servlet, context, channel).
-    if (!(request.getConnectionMetaData().getConnection() instanceof HttpConnection connection)) {
+  static Slot slotOf(Connection connection) {
+    if (!(connection instanceof HttpConnection http)
+        || !(http.getEndPoint() instanceof SocketChannelEndPoint endPoint)) {
       return null;
     }
-    Slot slot = connection.getAttribute(SLOT) instanceof Slot s ? s : null;
-    ReadProbe existing = slot == null ? null : slot.current;
-    if (existing != null && existing.request == request) {
-      return existing;
+    Object attribute = http.getAttribute(SLOT);
+    if (attribute instanceof Slot slot) {
+      return slot == Slot.NONE ? null : slot;
     }
-    return create(request, connection, slot, timing);
+    Slot slot;
+    try {
+      // Unix domain channels have no Socket; the stream is only used for available(), never read
+      // from and never closed (closing it would close the connection). Each call makes a new one,
+      // so it is kept with the connection.
+      slot = new Slot(http, endPoint, endPoint.getChannel().socket().getInputStream());
+    } catch (IOException | UnsupportedOperationException e) {
+      slot = Slot.NONE;
+    }
+    http.setAttribute(SLOT, slot);
+    return slot == Slot.NONE ? null : slot;
+  }
+
+  /**
+   * The probe of {@code request} on its connection's {@code slot}, created on the first call (the
+   * timing arguments apply then): read interest may be registered from {@code armAt} (a {@link
+   * System#nanoTime()}); a body still being read then is looked at again {@code retryNanos} later;
+   * with {@code lookFirst} the first watch looks at the socket at once. Add a listener with {@link
+   * #add}.
+   */
+  static ReadProbe forRequest(
+      Request request, Slot slot, long armAt, long retryNanos, boolean lookFirst) {
+    // Locked: two watches of one request may reach here from the request's thread and the timer's.
+    synchronized (slot) {
+      ReadProbe existing = slot.current;
+      if (existing != null && existing.request == request) {
+        return existing;
+      }
+      ReadProbe probe =
+          new ReadProbe(
+              request,
+              slot.connection,
+              slot.endPoint,
+              slot.socketInput,
+              armAt,
+              retryNanos,
+              lookFirst);
+      slot.current = probe;
+      return probe;
+    }
   }
 
   /** The probe of {@code request}, if a watch created one; for tests. */
@@ -230,42 +289,6 @@ final class ReadProbe implements Runnable, Function<HttpStream, HttpStream>, Con
     synchronized (this) {
       return armings;
     }
-  }
-
-  private static ReadProbe create(
-      Request request, HttpConnection connection, Slot existing, ProbeTiming timing) {
-    if (!(connection.getEndPoint() instanceof SocketChannelEndPoint endPoint)) {
-      return null;
-    }
-    Slot slot;
-    if (existing != null) {
-      slot = existing;
-    } else {
-      InputStream socketInput;
-      try {
-        // Unix domain channels have no Socket; the stream is only used for available(), never
-        // read from and never closed (closing it would close the connection). Each call makes a
-        // new one, so it is kept with the connection.
-        socketInput = endPoint.getChannel().socket().getInputStream();
-      } catch (IOException | UnsupportedOperationException e) {
-        return null;
-      }
-      slot = new Slot(socketInput);
-      connection.setAttribute(SLOT, slot);
-    }
-    InputStream in = slot.socketInput;
-    long now = System.nanoTime();
-    long headers = request.getHeadersNanoTime();
-    boolean poolShort =
-        request.getConnectionMetaData().getConnector().getExecutor() instanceof ThreadPool pool
-            && pool.isLowOnThreads();
-    boolean mayHaveWaited = timing.mayHaveWaited(now, headers, poolShort);
-    long armAt = mayHaveWaited ? now : headers + timing.armingDelayNanos();
-    ReadProbe probe =
-        new ReadProbe(
-            request, connection, endPoint, in, armAt, timing.armingDelayNanos(), mayHaveWaited);
-    slot.current = probe;
-    return probe;
   }
 
   /**
@@ -340,7 +363,7 @@ final class ReadProbe implements Runnable, Function<HttpStream, HttpStream>, Con
    * meanwhile is seen before the application starts; any other is probed once it has run for the
    * arming delay ({@link ProbeTiming}).
    */
-  Added add(Runnable onEof) {
+  Added add(Listener onEof) {
     boolean lookNow = false;
     if (lookFirst) {
       synchronized (this) {
@@ -454,7 +477,7 @@ final class ReadProbe implements Runnable, Function<HttpStream, HttpStream>, Con
   }
 
   /** Removes the listener of a watch that closed; the last one withdraws the probe. */
-  void remove(Runnable onEof) {
+  void remove(Listener onEof) {
     synchronized (this) {
       if (listener == onEof) {
         listener = null;
@@ -627,12 +650,15 @@ final class ReadProbe implements Runnable, Function<HttpStream, HttpStream>, Con
   }
 
   /**
-   * Whether Jetty has generated the whole answer. The generator's state is the request thread's,
-   * read here without its lock: a stale answer is an earlier state, so at worst a client that
-   * closed just after the last bytes is reported as gone, as it would have been a moment before.
+   * Whether Jetty has generated the whole answer: its generator was handed the last content
+   * (COMPLETING, until the write of it returns) or is done with it (END). The generator's state is
+   * the request thread's, read here without its lock: a stale answer is an earlier state, so at
+   * worst a client that closed just after the last bytes is reported as gone, as it would have been
+   * a moment before.
    */
   private boolean answerComplete() {
-    return connection.getGenerator().isEnd();
+    HttpGenerator generator = connection.getGenerator();
+    return generator.isState(HttpGenerator.State.COMPLETING) || generator.isEnd();
   }
 
   private int available() {
@@ -687,7 +713,7 @@ final class ReadProbe implements Runnable, Function<HttpStream, HttpStream>, Con
       end();
       return;
     }
-    List<Runnable> toRun;
+    List<Listener> toRun;
     synchronized (this) {
       if (ended || disconnected) {
         return;
@@ -706,9 +732,9 @@ final class ReadProbe implements Runnable, Function<HttpStream, HttpStream>, Con
     }
     // Often on Jetty's selector thread: the listeners only hand the notification over (see
     // JettyWatches.Watching), so they run here, without a pooled thread.
-    for (Runnable listener : toRun) {
+    for (Listener listener : toRun) {
       try {
-        listener.run();
+        listener.clientGone();
       } catch (RuntimeException e) {
         logger.debug("A disconnect listener failed", e);
       }

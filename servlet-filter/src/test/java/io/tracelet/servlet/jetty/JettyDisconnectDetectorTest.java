@@ -44,6 +44,7 @@ import org.eclipse.jetty.http2.frames.ResetFrame;
 import org.eclipse.jetty.http2.server.HTTP2CServerConnectionFactory;
 import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.util.Callback;
@@ -75,7 +76,8 @@ class JettyDisconnectDetectorTest {
   private final AtomicInteger disconnects = new AtomicInteger();
   private final AtomicLong disconnectedAt = new AtomicLong();
   private final AtomicBoolean firedWhileWorking = new AtomicBoolean();
-  private final AtomicReference<ReadProbe> probe = new AtomicReference<>();
+  // The core request the servlet watched last; its probe, if it has one, is probe().
+  private final AtomicReference<Request> watchedCore = new AtomicReference<>();
   private final AtomicReference<String> servletFailure = new AtomicReference<>();
 
   private Server server;
@@ -135,7 +137,7 @@ class JettyDisconnectDetectorTest {
 
       // Seen once the arming delay has passed.
       assertDisconnectedWithinBound(closedAt, "HTTP/1.1 before the arming delay");
-      assertThat(probe.get().armings()).isPositive();
+      assertThat(probe().armings()).isPositive();
     }
   }
 
@@ -145,17 +147,16 @@ class JettyDisconnectDetectorTest {
     try (Socket socket = connect()) {
       send(socket, get("/work?detector=patient&wait=1&id=1"));
       assertThat(started.await(5, SECONDS)).isTrue();
-      ReadProbe first = probe.get();
-      assertThat(first.isArmingDue()).isFalse();
-      // Nothing registered with Jetty but the arming timer.
-      assertThat(first.registeredWithRequest()).isFalse();
+      // Nothing made and nothing registered with Jetty but the arming timer.
+      assertThat(probe()).isNull();
+      Request first = watchedCore.get();
       release.countDown();
       assertThat(readResponse(socket)).isEqualTo("id=1 body=");
 
       send(socket, get("/work?detector=patient&id=2"));
       assertThat(readResponse(socket)).isEqualTo("id=2 body=");
-      assertThat(first.armings()).isZero();
-      assertNothingRegistered(first);
+      assertThat(ReadProbe.of(first)).isNull();
+      assertThat(probe()).isNull();
     }
     // The arming timers went with their requests.
     assertThat(SdkProbes.pendingDeadlineTimers()).isEqualTo(timersBefore);
@@ -205,7 +206,7 @@ class JettyDisconnectDetectorTest {
       awaitArmed();
       release.countDown();
       assertThat(readResponse(socket)).isEqualTo("id=1 body=");
-      ReadProbe first = probe.get();
+      ReadProbe first = probe();
 
       send(socket, get("/work?id=2"));
       assertThat(readResponse(socket)).isEqualTo("id=2 body=");
@@ -228,11 +229,11 @@ class JettyDisconnectDetectorTest {
     // closes its idle connection, or an asynchronous request whose listeners still run after the
     // answer went out, this is not a client that left. The probe sees the close and ends quietly.
     long deadline = System.nanoTime() + SECONDS.toNanos(5);
-    while (probe.get().isReadInterested()) {
+    while (probe().isReadInterested()) {
       assertThat(System.nanoTime()).as("the close seen within 5 s").isLessThan(deadline);
       LockSupport.parkNanos(MILLISECONDS.toNanos(1));
     }
-    assertThat(probe.get().watchCount()).isZero();
+    assertThat(probe().watchCount()).isZero();
     release.countDown();
     awaitNoConnection();
     assertThat(disconnects).hasValue(0);
@@ -277,7 +278,7 @@ class JettyDisconnectDetectorTest {
       assertThat(started.await(5, SECONDS)).isTrue();
       // The body arrives while the servlet works and has not read it; the probe must stay out.
       awaitArmingDue();
-      assertThat(probe.get().isReadInterested()).isFalse();
+      assertThat(probe().isReadInterested()).isFalse();
       send(socket, body);
       release.countDown();
 
@@ -350,7 +351,7 @@ class JettyDisconnectDetectorTest {
       send(socket, get("/work?detector=late&wait=1"));
       assertThat(started.await(5, SECONDS)).isTrue();
       assertThat(disconnects).hasValue(0);
-      assertThat(probe.get().isReadInterested()).isTrue();
+      assertThat(probe().isReadInterested()).isTrue();
       long closedAt = System.nanoTime();
       socket.close();
 
@@ -381,8 +382,9 @@ class JettyDisconnectDetectorTest {
     try (Socket socket = connect()) {
       send(socket, get("/work?wait=1&second=1"));
       assertThat(started.await(5, SECONDS)).isTrue();
-      assertThat(probe.get().watchCount()).isEqualTo(1);
       awaitArmed();
+      // The watch closed before the arming delay never joined the probe.
+      assertThat(probe().watchCount()).isEqualTo(1);
       long closedAt = System.nanoTime();
       socket.close();
 
@@ -398,7 +400,7 @@ class JettyDisconnectDetectorTest {
       awaitArmed();
       release.countDown();
       assertThat(readResponse(socket)).isEqualTo("id=1 body=");
-      ReadProbe first = probe.get();
+      ReadProbe first = probe();
 
       send(socket, get("/work?id=2"));
       assertThat(readResponse(socket)).isEqualTo("id=2 body=");
@@ -411,10 +413,16 @@ class JettyDisconnectDetectorTest {
     assertThat(disconnects).hasValue(0);
   }
 
+  /** The probe of the request the servlet watched last, or null if it has none (yet). */
+  private ReadProbe probe() {
+    Request request = watchedCore.get();
+    return request == null ? null : ReadProbe.of(request);
+  }
+
   /** Waits until the arming delay has passed and the probe registered its read interest. */
   private void awaitArmed() {
     long deadline = System.nanoTime() + SECONDS.toNanos(5);
-    while (!probe.get().isReadInterested()) {
+    while (probe() == null || !probe().isReadInterested()) {
       assertThat(System.nanoTime()).as("read interest registered within 5 s").isLessThan(deadline);
       LockSupport.parkNanos(MILLISECONDS.toNanos(1));
     }
@@ -423,7 +431,7 @@ class JettyDisconnectDetectorTest {
   /** Waits until the arming delay has passed. */
   private void awaitArmingDue() {
     long deadline = System.nanoTime() + SECONDS.toNanos(5);
-    while (!probe.get().isArmingDue()) {
+    while (probe() == null || !probe().isArmingDue()) {
       assertThat(System.nanoTime()).as("arming delay passed within 5 s").isLessThan(deadline);
       LockSupport.parkNanos(MILLISECONDS.toNanos(1));
     }
@@ -600,7 +608,7 @@ class JettyDisconnectDetectorTest {
           body =
               new String(request.getInputStream().readNBytes(request.getContentLength()), US_ASCII);
         }
-        probe.set(ReadProbe.of(JettyWatches.coreRequest(request)));
+        watchedCore.set(JettyWatches.coreRequest(request));
         started.countDown();
         if ("early".equals(request.getParameter("answer"))) {
           if (!answerNow.await(5, SECONDS)) {
@@ -640,7 +648,7 @@ class JettyDisconnectDetectorTest {
       AsyncContext async = request.startAsync();
       async.setTimeout(0);
       watch.asyncStarted();
-      probe.set(ReadProbe.of(JettyWatches.coreRequest(request)));
+      watchedCore.set(JettyWatches.coreRequest(request));
       started.countDown();
       Thread worker =
           new Thread(
