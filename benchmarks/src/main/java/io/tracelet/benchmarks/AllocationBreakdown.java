@@ -197,6 +197,26 @@ public final class AllocationBreakdown {
         tcpServer(brave.jakarta.servlet.TracingFilter.create(HttpTracing.create(braveTracing))),
         none);
     braveTracing.close();
+    // The watch alone, counted exactly on the request thread: over TCP it takes the read probe's
+    // path, which the in-process connector of section 3 never does.
+    DisconnectDetector detector = new JettyDisconnectDetector();
+    Runnable nothing = () -> {};
+    long[] watchBytes = new long[1];
+    Filter watchOnly =
+        (req, res, chain) -> {
+          long t0 = currentThreadAllocated();
+          detector.watch((HttpServletRequest) req, nothing).close();
+          watchBytes[0] += currentThreadAllocated() - t0;
+          chain.doFilter(req, res);
+        };
+    tcpServer(watchOnly);
+    // The first run warmed it up; the second is counted.
+    watchBytes[0] = 0;
+    tcpServer(watchOnly);
+    System.out.printf(
+        "  %-56s %,6d B%n",
+        "Jetty disconnect watch alone, request thread: watch + close",
+        watchBytes[0] / (WARMUP + MEASURED));
     System.out.println();
   }
 

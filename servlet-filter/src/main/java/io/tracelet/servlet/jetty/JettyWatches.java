@@ -3,6 +3,7 @@ package io.tracelet.servlet.jetty;
 import io.tracelet.DeadlineClock;
 import io.tracelet.servlet.internal.container.DisconnectDetector.Watch;
 import jakarta.servlet.http.HttpServletRequest;
+import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 import java.util.concurrent.atomic.AtomicReferenceFieldUpdater;
 import java.util.function.Consumer;
 import org.eclipse.jetty.io.Connection;
@@ -52,13 +53,13 @@ final class JettyWatches {
       return Watch.NONE;
     }
     Connection connection = request.getConnectionMetaData().getConnection();
-    Watching watch = new Watching(onDisconnect, connection);
     // HTTP/1.1 over plain TCP: Jetty does not read while the request is handled; see ReadProbe.
     ReadProbe.Slot slot = ReadProbe.slotOf(connection);
     if (slot != null) {
-      return probed(request, slot, watch, timing);
+      return probed(request, slot, onDisconnect, timing);
     }
     // Any other connection (HTTP/2, TLS, a Unix socket): Jetty's own listeners.
+    Listening watch = new Listening(onDisconnect, connection);
     try {
       // A watch the application forgets to close ends with its request: a completed request
       // has no client left to lose, and nothing may stay registered on a keep-alive connection.
@@ -93,29 +94,28 @@ final class JettyWatches {
    * was called, from the request's stream.
    */
   private static Watch probed(
-      Request request, ReadProbe.Slot slot, Watching watch, ProbeTiming timing) {
+      Request request, ReadProbe.Slot slot, Runnable onDisconnect, ProbeTiming timing) {
     long now = System.nanoTime();
     long headers = request.getHeadersNanoTime();
     boolean poolShort =
         request.getConnectionMetaData().getConnector().getExecutor() instanceof ThreadPool pool
             && pool.isLowOnThreads();
-    watch.request = request;
-    watch.slot = slot;
-    watch.retryNanos = timing.armingDelayNanos();
+    long retryNanos = timing.armingDelayNanos();
     if (!timing.mayHaveWaited(now, headers, poolShort)) {
-      watch.armAt = headers + timing.armingDelayNanos();
-      watch.registered = true;
+      Probed watch =
+          new Probed(onDisconnect, request, slot, headers + timing.armingDelayNanos(), retryNanos);
       watch.defer(watch.armAt - now);
       return watch;
     }
-    watch.armAt = now;
-    ReadProbe probe = ReadProbe.forRequest(request, slot, now, watch.retryNanos, true);
+    Probed watch = new Probed(onDisconnect, request, slot, now, retryNanos);
+    ReadProbe probe = ReadProbe.forRequest(request, slot, now, retryNanos, true);
     ReadProbe.Added added = probe.add(watch);
     if (added == ReadProbe.Added.ENDED) {
       return Watch.NONE;
     }
-    watch.probe = added == ReadProbe.Added.WATCHING ? probe : null;
-    watch.registered = true;
+    if (added == ReadProbe.Added.WATCHING) {
+      watch.attached(probe);
+    }
     if (added == ReadProbe.Added.GONE || !slot.isOpen()) {
       // The client left while the request waited for a thread (or the connection is closed
       // already): the action runs here, so that the application starts with the context already
@@ -126,46 +126,129 @@ final class JettyWatches {
   }
 
   /**
-   * One watch, and every listener it registers: the connection's close listener, the request's
-   * failure listener, the probe's listener and the arming timer's task are this object, so a watch
-   * costs one allocation besides Jetty's own registrations (and, under a probe, the timer entry).
+   * One watch: the listeners it registers are this object, so a watch costs one allocation besides
+   * Jetty's own registrations (and, under a probe, a timer entry).
    *
    * <p>Those listeners are called on Jetty's threads, often the selector; they only hand the action
    * to the {@link DisconnectNotifier} thread (see there why). The action still runs at most once,
    * and not at all if the watch was closed before the notification thread got to it.
    */
-  private static final class Watching
-      implements Watch, Connection.Listener, Consumer<Throwable>, ReadProbe.Listener, Runnable {
+  private abstract static class Watching implements Watch {
     private static final AtomicReferenceFieldUpdater<Watching, Runnable> ACTION =
         AtomicReferenceFieldUpdater.newUpdater(Watching.class, Runnable.class, "action");
 
-    private final Connection connection;
     // The disconnect action until it runs or the watch closes, then null.
-    private volatile Runnable action;
+    volatile Runnable action;
+
+    Watching(Runnable action) {
+      this.action = action;
+    }
+
+    /** The client is gone (any listener, on Jetty's thread): hands the action over. */
+    public final void clientGone() {
+      if (action != null) {
+        DisconnectNotifier.execute(this::deliver);
+      }
+    }
+
+    /** Runs the action on this thread, at most once. */
+    final void deliver() {
+      Runnable once = ACTION.getAndSet(this, null);
+      if (once != null) {
+        once.run();
+      }
+    }
+  }
+
+  /**
+   * A watch through Jetty's listeners (HTTP/2, TLS, any connection without a read probe): the
+   * connection's close listener and the request's failure listener are this object.
+   */
+  private static final class Listening extends Watching
+      implements Connection.Listener, Consumer<Throwable> {
+    private static final AtomicIntegerFieldUpdater<Listening> CLOSED =
+        AtomicIntegerFieldUpdater.newUpdater(Listening.class, "closed");
+
+    private final Connection connection;
+    private volatile int closed;
     // Set once registration is complete; a completion before that leaves the closing to watch().
     private volatile boolean registered;
-    // Whether this watch is one of the connection's listeners (not under a read probe).
+    // Whether this watch is one of the connection's listeners.
     private boolean listensToConnection;
-    // Under a read probe: set before the watch is handed out, then read under this watch's lock.
-    private Request request;
-    private ReadProbe.Slot slot;
-    private long armAt;
-    private long retryNanos;
+
+    Listening(Runnable action, Connection connection) {
+      super(action);
+      this.connection = connection;
+    }
+
+    /** The request failed (HTTP/2 reset or close). */
+    @Override
+    public void accept(Throwable failure) {
+      clientGone();
+    }
+
+    @Override
+    public void onClosed(Connection closedConnection) {
+      clientGone();
+    }
+
+    /** The request completed. */
+    void completed() {
+      action = null;
+      if (registered) {
+        close();
+      }
+    }
+
+    @Override
+    public void close() {
+      if (!CLOSED.compareAndSet(this, 0, 1)) {
+        return;
+      }
+      action = null;
+      if (listensToConnection) {
+        connection.removeEventListener(this);
+      }
+    }
+  }
+
+  /**
+   * A watch under a read probe (HTTP/1.1 over plain TCP): the probe's listener and the arming
+   * timer's task are this object. It becomes a listener of the request's probe, made then if the
+   * request has none yet, when the arming delay has passed ({@link #run}, on the timer's thread) or
+   * when the request goes asynchronous ({@link #asyncStarted}); a request that may have waited
+   * joins its probe at once.
+   */
+  private static final class Probed extends Watching implements ReadProbe.Listener, Runnable {
+    private final Request request;
+    private final ReadProbe.Slot slot;
+    private final long armAt;
+    private final long retryNanos;
     // Guarded by this watch's monitor: closed, the arming timer until it fires, and the probe once
     // this watch is one of its listeners.
     private boolean closed;
     private DeadlineClock.Timer timer;
     private ReadProbe probe;
 
-    Watching(Runnable action, Connection connection) {
-      this.action = action;
-      this.connection = connection;
+    Probed(Runnable action, Request request, ReadProbe.Slot slot, long armAt, long retryNanos) {
+      super(action);
+      this.request = request;
+      this.slot = slot;
+      this.armAt = armAt;
+      this.retryNanos = retryNanos;
     }
 
-    /** Makes the probe in {@code delayNanos}, from tracelet-core's timer thread ({@link #run}). */
+    /** Joins the request's probe in {@code delayNanos}, from the timer's thread ({@link #run}). */
     void defer(long delayNanos) {
       synchronized (this) {
         timer = DeadlineClock.system().schedule(this, delayNanos);
+      }
+    }
+
+    /** Joined {@code p} already (a request that may have waited). */
+    void attached(ReadProbe p) {
+      synchronized (this) {
+        probe = p;
       }
     }
 
@@ -187,7 +270,8 @@ final class JettyWatches {
 
     /**
      * Becomes a listener of the request's probe, made now if it has none. Called with the lock
-     * held; returns whether the probe already saw the client gone.
+     * held, so that a close cannot slip in between; returns whether the probe already saw the
+     * client gone.
      */
     private boolean attach() {
       ReadProbe p = ReadProbe.forRequest(request, slot, armAt, retryNanos, false);
@@ -225,41 +309,6 @@ final class JettyWatches {
       }
     }
 
-    /** The client is gone (any listener, on Jetty's thread): hands the action over. */
-    @Override
-    public void clientGone() {
-      if (action != null) {
-        DisconnectNotifier.execute(this::deliver);
-      }
-    }
-
-    /** Runs the action on this thread, at most once. */
-    void deliver() {
-      Runnable once = ACTION.getAndSet(this, null);
-      if (once != null) {
-        once.run();
-      }
-    }
-
-    /** The request failed (HTTP/2 reset or close). */
-    @Override
-    public void accept(Throwable failure) {
-      clientGone();
-    }
-
-    @Override
-    public void onClosed(Connection closedConnection) {
-      clientGone();
-    }
-
-    /** The request completed. */
-    void completed() {
-      action = null;
-      if (registered) {
-        close();
-      }
-    }
-
     @Override
     public void close() {
       DeadlineClock.Timer t;
@@ -277,9 +326,6 @@ final class JettyWatches {
       }
       if (t != null) {
         t.cancel();
-      }
-      if (listensToConnection) {
-        connection.removeEventListener(this);
       }
       if (p != null) {
         p.remove(this);
