@@ -132,6 +132,8 @@ final class ReadProbe implements Runnable, Function<HttpStream, HttpStream>, Con
   }
 
   private final Request request;
+  // Holds this probe while the request is watched; let go of when that ends (see release).
+  private final Slot slot;
   private final HttpConnection connection;
   private final SocketChannelEndPoint endPoint;
   private final InputStream socketInput;
@@ -158,18 +160,12 @@ final class ReadProbe implements Runnable, Function<HttpStream, HttpStream>, Con
   private DeadlineClock.Timer armingTimer;
   private int armings;
 
-  private ReadProbe(
-      Request request,
-      HttpConnection connection,
-      SocketChannelEndPoint endPoint,
-      InputStream in,
-      long armAt,
-      long retryNanos,
-      boolean lookFirst) {
+  private ReadProbe(Request request, Slot slot, long armAt, long retryNanos, boolean lookFirst) {
     this.request = request;
-    this.connection = connection;
-    this.endPoint = endPoint;
-    this.socketInput = in;
+    this.slot = slot;
+    this.connection = slot.connection;
+    this.endPoint = slot.endPoint;
+    this.socketInput = slot.socketInput;
     this.armAt = armAt;
     this.retryNanos = retryNanos;
     this.lookFirst = lookFirst;
@@ -229,21 +225,13 @@ final class ReadProbe implements Runnable, Function<HttpStream, HttpStream>, Con
       if (existing != null && existing.request == request) {
         return existing;
       }
-      ReadProbe probe =
-          new ReadProbe(
-              request,
-              slot.connection,
-              slot.endPoint,
-              slot.socketInput,
-              armAt,
-              retryNanos,
-              lookFirst);
+      ReadProbe probe = new ReadProbe(request, slot, armAt, retryNanos, lookFirst);
       slot.current = probe;
       return probe;
     }
   }
 
-  /** The probe of {@code request}, if a watch created one; for tests. */
+  /** The probe of {@code request} while a watch of it is open, if one was made; for tests. */
   static ReadProbe of(Request request) {
     if (request.getConnectionMetaData().getConnection() instanceof HttpConnection connection
         && connection.getAttribute(SLOT) instanceof Slot slot) {
@@ -484,12 +472,28 @@ final class ReadProbe implements Runnable, Function<HttpStream, HttpStream>, Con
         if (moreListeners != null && !moreListeners.isEmpty()) {
           listener = moreListeners.remove(0);
         }
-      } else if (moreListeners == null || !moreListeners.remove(onEof)) {
+      } else if (moreListeners != null) {
+        // Not found: the probe already let its listeners go (the client was seen gone).
+        moreListeners.remove(onEof);
+      }
+      if (hasListeners()) {
         return;
       }
-      if (!hasListeners()) {
-        withdraw();
-        cancelArming();
+      withdraw();
+      cancelArming();
+    }
+    release();
+  }
+
+  /**
+   * Nobody watches this request any more: the connection's slot lets go of the probe, and so of the
+   * request, which would otherwise stay reachable from a keep-alive connection until a later
+   * request of it is probed. A watch made later for the same request gets a probe of its own.
+   */
+  private void release() {
+    synchronized (slot) {
+      if (slot.current == this) {
+        slot.current = null;
       }
     }
   }
@@ -499,8 +503,6 @@ final class ReadProbe implements Runnable, Function<HttpStream, HttpStream>, Con
    * or the stream ended. Always before Jetty reads the connection again.
    */
   private void end() {
-    // The ended probe stays in the slot until the connection's next request replaces it, so that a
-    // later watch of this request finds it ended instead of wrapping a stream Jetty may have taken.
     synchronized (this) {
       ended = true;
       listener = null;
@@ -508,6 +510,7 @@ final class ReadProbe implements Runnable, Function<HttpStream, HttpStream>, Con
       withdraw();
       cancelArming();
     }
+    release();
   }
 
   private void arm() {

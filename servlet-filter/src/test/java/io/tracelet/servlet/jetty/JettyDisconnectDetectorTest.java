@@ -135,9 +135,11 @@ class JettyDisconnectDetectorTest {
       long closedAt = System.nanoTime();
       socket.close();
 
-      // Seen once the arming delay has passed.
+      // Seen once the arming delay has passed, when the probe is made.
+      awaitArmingDue();
+      ReadProbe armed = probe();
       assertDisconnectedWithinBound(closedAt, "HTTP/1.1 before the arming delay");
-      assertThat(probe().armings()).isPositive();
+      assertThat(armed.armings()).isPositive();
     }
   }
 
@@ -204,24 +206,29 @@ class JettyDisconnectDetectorTest {
       send(socket, get("/work?wait=1&id=1"));
       assertThat(started.await(5, SECONDS)).isTrue();
       awaitArmed();
+      ReadProbe first = probe();
+      Request firstRequest = watchedCore.get();
       release.countDown();
       assertThat(readResponse(socket)).isEqualTo("id=1 body=");
-      ReadProbe first = probe();
 
       send(socket, get("/work?id=2"));
       assertThat(readResponse(socket)).isEqualTo("id=2 body=");
 
       assertNothingRegistered(first);
+      // The connection no longer holds the finished request.
+      assertThat(ReadProbe.of(firstRequest)).isNull();
     }
     assertThat(disconnects).hasValue(0);
   }
 
   @Test
   void clientClosingAfterTheWholeAnswer_isNotReportedAsGone() throws Exception {
+    ReadProbe armed;
     try (Socket socket = connect()) {
       send(socket, get("/work?wait=1&answer=early&id=1"));
       assertThat(started.await(5, SECONDS)).isTrue();
       awaitArmed();
+      armed = probe();
       answerNow.countDown();
       assertThat(readResponse(socket)).isEqualTo("id=1 body=");
     }
@@ -229,11 +236,11 @@ class JettyDisconnectDetectorTest {
     // closes its idle connection, or an asynchronous request whose listeners still run after the
     // answer went out, this is not a client that left. The probe sees the close and ends quietly.
     long deadline = System.nanoTime() + SECONDS.toNanos(5);
-    while (probe().isReadInterested()) {
+    while (armed.isReadInterested()) {
       assertThat(System.nanoTime()).as("the close seen within 5 s").isLessThan(deadline);
       LockSupport.parkNanos(MILLISECONDS.toNanos(1));
     }
-    assertThat(probe().watchCount()).isZero();
+    assertThat(armed.watchCount()).isZero();
     release.countDown();
     awaitNoConnection();
     assertThat(disconnects).hasValue(0);
@@ -398,9 +405,9 @@ class JettyDisconnectDetectorTest {
       send(socket, get("/work?async=1&id=1"));
       assertThat(started.await(5, SECONDS)).isTrue();
       awaitArmed();
+      ReadProbe first = probe();
       release.countDown();
       assertThat(readResponse(socket)).isEqualTo("id=1 body=");
-      ReadProbe first = probe();
 
       send(socket, get("/work?id=2"));
       assertThat(readResponse(socket)).isEqualTo("id=2 body=");
