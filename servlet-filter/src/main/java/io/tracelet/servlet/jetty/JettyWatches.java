@@ -9,12 +9,16 @@ import java.util.function.Consumer;
 import org.eclipse.jetty.io.Connection;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.util.thread.ThreadPool;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The Jetty-typed half of {@link JettyDisconnectDetector}, kept apart so that the detector class
  * itself loads even where these Jetty classes are missing.
  */
 final class JettyWatches {
+  private static final Logger logger = LoggerFactory.getLogger(JettyWatches.class);
+
   private JettyWatches() {}
 
   // Which servlet environments are present, decided once: each lookup class links against its
@@ -261,7 +265,13 @@ final class JettyWatches {
           return;
         }
         timer = null;
-        gone = attach();
+        try {
+          gone = attach();
+        } catch (RuntimeException | LinkageError e) {
+          // As in JettyDisconnectDetector.watch: best effort, and never the timer thread's problem.
+          logger.debug("Not watching this request for a client disconnect", e);
+          return;
+        }
       }
       if (gone) {
         clientGone();
