@@ -48,7 +48,8 @@ final class RequestState extends CapturedHeaders
   // own publication (a volatile read costs the request thread nothing measurable).
   private volatile Exchange exchange;
   private volatile int listening;
-  // Set by begin(), before the application runs; read when it starts an asynchronous cycle.
+  // Set by begin(), before the application runs; told when it starts an asynchronous cycle, and
+  // closed when the request ends, before the handler records the outcome.
   private DisconnectDetector.Watch watch = DisconnectDetector.Watch.NONE;
 
   private RequestState(
@@ -81,9 +82,7 @@ final class RequestState extends CapturedHeaders
     }
     state.exchange = exchange;
     try {
-      DisconnectDetector.Watch watch = detector.watch(request, state);
-      state.watch = watch;
-      exchange.setWatch(watch);
+      state.watch = detector.watch(request, state);
     } catch (RuntimeException e) {
       // The request stays traced; only a client that leaves goes unnoticed.
       log.debug("Tracelet: not watching this request for a client disconnect", e);
@@ -132,19 +131,28 @@ final class RequestState extends CapturedHeaders
       }
     } catch (IOException | RuntimeException e) {
       handler.failed(e);
-      handler.end(exchange, response.getStatus(), failure, response.isCommitted(), null);
+      finish(response.getStatus(), failure, response.isCommitted(), null);
     }
     return absorbed;
   }
 
   /** Ends the request: the handler records the outcome, ends the span, closes the context. */
   void end(Throwable failure) {
-    handler.end(
-        exchange,
-        response.getStatus(),
-        failure,
-        response.isCommitted(),
-        TracingFilter.routeOf(request));
+    finish(response.getStatus(), failure, response.isCommitted(), TracingFilter.routeOf(request));
+  }
+
+  /**
+   * Closes the disconnect watch (idempotent), then lets the handler end the exchange (only its
+   * first call does anything).
+   */
+  private void finish(int status, Throwable failure, boolean committed, String route) {
+    try {
+      watch.close();
+    } catch (RuntimeException e) {
+      // A detector that fails to clean up must not break the request's completion.
+      log.debug("Tracelet: the disconnect watch could not be closed", e);
+    }
+    handler.end(exchange, status, failure, committed, route);
   }
 
   /** Whether an asynchronous cycle was seen, so that the listener ends the request. */

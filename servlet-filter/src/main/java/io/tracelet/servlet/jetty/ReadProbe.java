@@ -132,11 +132,9 @@ final class ReadProbe implements Runnable, Function<HttpStream, HttpStream>, Con
   }
 
   private final Request request;
-  // Holds this probe while the request is watched; let go of when that ends (see release).
+  // The request's connection, its end point and socket input; holds this probe while the request
+  // is watched, and lets go of it when that ends (see release).
   private final Slot slot;
-  private final HttpConnection connection;
-  private final SocketChannelEndPoint endPoint;
-  private final InputStream socketInput;
   // System.nanoTime() from which read interest may be registered (the arming delay).
   private final long armAt;
   // How long to wait before looking again when the body is still being read at arming time.
@@ -163,9 +161,6 @@ final class ReadProbe implements Runnable, Function<HttpStream, HttpStream>, Con
   private ReadProbe(Request request, Slot slot, long armAt, long retryNanos, boolean lookFirst) {
     this.request = request;
     this.slot = slot;
-    this.connection = slot.connection;
-    this.endPoint = slot.endPoint;
-    this.socketInput = slot.socketInput;
     this.armAt = armAt;
     this.retryNanos = retryNanos;
     this.lookFirst = lookFirst;
@@ -522,7 +517,7 @@ final class ReadProbe implements Runnable, Function<HttpStream, HttpStream>, Con
           || bytesWaiting
           || interest != null
           || !hasListeners()
-          || !endPoint.isOpen()) {
+          || !slot.endPoint.isOpen()) {
         return;
       }
       if (!bodyReceived()) {
@@ -538,7 +533,7 @@ final class ReadProbe implements Runnable, Function<HttpStream, HttpStream>, Con
       armings++;
       // A failure to register calls candidate.failed() on this thread; the lock is reentrant, and
       // the listeners it may run only hand the notification over.
-      if (!endPoint.tryFillInterested(candidate) && interest == candidate) {
+      if (!slot.endPoint.tryFillInterested(candidate) && interest == candidate) {
         // Someone else is reading after all (not expected once the body is complete): stay out.
         interest = null;
       }
@@ -571,7 +566,7 @@ final class ReadProbe implements Runnable, Function<HttpStream, HttpStream>, Con
    * its last chunk was parsed.
    */
   private boolean bodyReceived() {
-    HttpParser parser = connection.getParser();
+    HttpParser parser = slot.connection.getParser();
     return parser.isComplete()
         || (parser.inContentState()
             && parser.getContentLength() >= 0
@@ -589,7 +584,7 @@ final class ReadProbe implements Runnable, Function<HttpStream, HttpStream>, Con
     // we hold the lock that can only be ours (or nothing, if it has just fired): Jetty registers
     // read interest only before the body is complete or after the stream completed, and end()
     // runs before the stream completes. current.failed() sees interest != current and returns.
-    endPoint.getFillInterest().onFail(WITHDRAWN);
+    slot.endPoint.getFillInterest().onFail(WITHDRAWN);
   }
 
   /**
@@ -660,13 +655,13 @@ final class ReadProbe implements Runnable, Function<HttpStream, HttpStream>, Con
    * a moment before.
    */
   private boolean answerComplete() {
-    HttpGenerator generator = connection.getGenerator();
+    HttpGenerator generator = slot.connection.getGenerator();
     return generator.isState(HttpGenerator.State.COMPLETING) || generator.isEnd();
   }
 
   private int available() {
     try {
-      return socketInput.available();
+      return slot.socketInput.available();
     } catch (IOException e) {
       // The socket is closed or broken: the client is gone either way.
       return 0;
@@ -681,7 +676,7 @@ final class ReadProbe implements Runnable, Function<HttpStream, HttpStream>, Con
    */
   private boolean readableNow(boolean ifUnknown) {
     try (Selector selector = Selector.open()) {
-      SelectionKey key = endPoint.getChannel().register(selector, SelectionKey.OP_READ);
+      SelectionKey key = slot.endPoint.getChannel().register(selector, SelectionKey.OP_READ);
       return selector.selectNow() > 0 && key.isReadable();
     } catch (ClosedChannelException e) {
       return true;
@@ -703,7 +698,7 @@ final class ReadProbe implements Runnable, Function<HttpStream, HttpStream>, Con
     if (cause instanceof TimeoutException) {
       // Jetty fails read interest with an idle timeout only when no request is being handled;
       // without our interest it would have closed the end point, so do that for it.
-      endPoint.close(cause);
+      slot.endPoint.close(cause);
     }
     disconnected();
   }

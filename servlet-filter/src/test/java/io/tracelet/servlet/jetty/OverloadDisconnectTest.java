@@ -7,12 +7,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.opentelemetry.sdk.OpenTelemetrySdk;
 import io.opentelemetry.sdk.testing.exporter.InMemorySpanExporter;
-import io.opentelemetry.sdk.trace.SdkTracerProvider;
-import io.opentelemetry.sdk.trace.export.SimpleSpanProcessor;
 import io.tracelet.CanceledException;
 import io.tracelet.Cancellation;
 import io.tracelet.ContextDoneException;
 import io.tracelet.RequestId;
+import io.tracelet.servlet.TestSdks;
 import io.tracelet.servlet.TracingConfig;
 import io.tracelet.servlet.TracingFilter;
 import jakarta.servlet.DispatcherType;
@@ -79,13 +78,7 @@ class OverloadDisconnectTest {
   record Outcome(Seen seen, long startedNanos, long atNanos, ContextDoneException cause) {}
 
   private final InMemorySpanExporter spans = InMemorySpanExporter.create();
-  private final OpenTelemetrySdk sdk =
-      OpenTelemetrySdk.builder()
-          .setTracerProvider(
-              SdkTracerProvider.builder()
-                  .addSpanProcessor(SimpleSpanProcessor.create(spans))
-                  .build())
-          .build();
+  private final OpenTelemetrySdk sdk = TestSdks.recordingInto(spans);
   private final Map<String, Outcome> outcomes = new ConcurrentHashMap<>();
   private final Map<String, Long> clientLeftAt = new ConcurrentHashMap<>();
   private final CountDownLatch allSeen = new CountDownLatch(CLIENTS);

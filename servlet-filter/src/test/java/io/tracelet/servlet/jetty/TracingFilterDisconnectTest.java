@@ -5,11 +5,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.opentelemetry.sdk.OpenTelemetrySdk;
 import io.opentelemetry.sdk.testing.exporter.InMemorySpanExporter;
-import io.opentelemetry.sdk.trace.SdkTracerProvider;
-import io.opentelemetry.sdk.trace.export.SimpleSpanProcessor;
 import io.tracelet.CanceledException;
 import io.tracelet.Cancellation;
 import io.tracelet.ContextDoneException;
+import io.tracelet.servlet.TestSdks;
 import io.tracelet.servlet.TracingConfig;
 import io.tracelet.servlet.TracingFilter;
 import jakarta.servlet.AsyncContext;
@@ -55,13 +54,7 @@ import org.junit.jupiter.api.Test;
 class TracingFilterDisconnectTest {
 
   private final InMemorySpanExporter spans = InMemorySpanExporter.create();
-  private final OpenTelemetrySdk sdk =
-      OpenTelemetrySdk.builder()
-          .setTracerProvider(
-              SdkTracerProvider.builder()
-                  .addSpanProcessor(SimpleSpanProcessor.create(spans))
-                  .build())
-          .build();
+  private final OpenTelemetrySdk sdk = TestSdks.recordingInto(spans);
   private final CountDownLatch working = new CountDownLatch(1);
   private final CompletableFuture<ContextDoneException> seen = new CompletableFuture<>();
   private Server server;

@@ -9,7 +9,6 @@ import io.tracelet.RequestId;
 import java.io.IOException;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
-import org.slf4j.LoggerFactory;
 
 /**
  * One request in flight: its context (span, request ID, cancellation) and what {@link
@@ -47,7 +46,6 @@ public final class Exchange {
   private volatile boolean clientGone;
   private volatile boolean timedOut;
   private volatile Throwable recordedFailure;
-  private volatile AutoCloseable watch;
 
   Exchange(
       CancellableContext cancellable,
@@ -81,11 +79,6 @@ public final class Exchange {
   /** The server span (an outer instrumentation's when joined); invalid on excluded paths. */
   public Span span() {
     return span;
-  }
-
-  /** Keeps {@code watch} to close when the request ends. */
-  public void setWatch(AutoCloseable watch) {
-    this.watch = watch;
   }
 
   /** Cancels the request context because the client went away. */
@@ -166,18 +159,6 @@ public final class Exchange {
   /** Whether this call is the first to finish the exchange. */
   boolean markFinished() {
     return FINISHED.compareAndSet(this, 0, 1);
-  }
-
-  void closeWatch() {
-    AutoCloseable w = watch;
-    if (w != null) {
-      try {
-        w.close();
-      } catch (Exception e) {
-        // A detector that fails to clean up must not break the request's completion.
-        LoggerFactory.getLogger(Exchange.class).debug("disconnect watch close failed", e);
-      }
-    }
   }
 
   void closeContext() {

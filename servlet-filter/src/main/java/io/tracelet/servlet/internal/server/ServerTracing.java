@@ -658,7 +658,6 @@ public final class ServerTracing {
     }
     Span span = exchange.span();
     try {
-      exchange.closeWatch();
       Throwable f = failure == null ? exchange.recordedFailure() : failure;
       httpMetrics.requestEnded(
           exchange.httpKey(),

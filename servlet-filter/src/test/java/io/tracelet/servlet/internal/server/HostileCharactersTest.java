@@ -7,10 +7,9 @@ import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.api.trace.SpanContext;
 import io.opentelemetry.sdk.OpenTelemetrySdk;
 import io.opentelemetry.sdk.testing.exporter.InMemorySpanExporter;
-import io.opentelemetry.sdk.trace.SdkTracerProvider;
-import io.opentelemetry.sdk.trace.export.SimpleSpanProcessor;
 import io.tracelet.Cancellation;
 import io.tracelet.RequestId;
+import io.tracelet.servlet.TestSdks;
 import io.tracelet.servlet.TracingConfig;
 import io.tracelet.servlet.internal.propagation.IncomingGetter;
 import io.tracelet.servlet.internal.propagation.TestHeaders;
@@ -58,13 +57,7 @@ class HostileCharactersTest {
           "X-Request-Timeout-Ms", "10%s00");
 
   final InMemorySpanExporter exporter = InMemorySpanExporter.create();
-  final OpenTelemetrySdk otel =
-      OpenTelemetrySdk.builder()
-          .setTracerProvider(
-              SdkTracerProvider.builder()
-                  .addSpanProcessor(SimpleSpanProcessor.create(exporter))
-                  .build())
-          .build();
+  final OpenTelemetrySdk otel = TestSdks.recordingInto(exporter);
   final ServerTracing core =
       new ServerTracing(
           Settings.resolve(

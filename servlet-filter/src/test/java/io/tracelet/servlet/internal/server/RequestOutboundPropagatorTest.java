@@ -10,9 +10,8 @@ import io.opentelemetry.context.Context;
 import io.opentelemetry.context.propagation.TextMapPropagator;
 import io.opentelemetry.sdk.OpenTelemetrySdk;
 import io.opentelemetry.sdk.testing.exporter.InMemorySpanExporter;
-import io.opentelemetry.sdk.trace.SdkTracerProvider;
-import io.opentelemetry.sdk.trace.export.SimpleSpanProcessor;
 import io.tracelet.internal.OutboundPropagation;
+import io.tracelet.servlet.TestSdks;
 import io.tracelet.servlet.TracingConfig;
 import io.tracelet.servlet.internal.propagation.TestHeaders;
 import io.tracelet.servlet.internal.settings.Settings;
@@ -30,13 +29,7 @@ class RequestOutboundPropagatorTest {
   static final String TP = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
 
   final InMemorySpanExporter exporter = InMemorySpanExporter.create();
-  final OpenTelemetrySdk otel =
-      OpenTelemetrySdk.builder()
-          .setTracerProvider(
-              SdkTracerProvider.builder()
-                  .addSpanProcessor(SimpleSpanProcessor.create(exporter))
-                  .build())
-          .build();
+  final OpenTelemetrySdk otel = TestSdks.recordingInto(exporter);
 
   @AfterEach
   void close() {

@@ -12,15 +12,14 @@ import io.opentelemetry.api.trace.propagation.W3CTraceContextPropagator;
 import io.opentelemetry.context.Context;
 import io.opentelemetry.sdk.OpenTelemetrySdk;
 import io.opentelemetry.sdk.testing.exporter.InMemorySpanExporter;
-import io.opentelemetry.sdk.trace.SdkTracerProvider;
 import io.opentelemetry.sdk.trace.data.SpanData;
-import io.opentelemetry.sdk.trace.export.SimpleSpanProcessor;
 import io.opentelemetry.semconv.ErrorAttributes;
 import io.opentelemetry.semconv.HttpAttributes;
 import io.tracelet.CanceledException;
 import io.tracelet.Cancellation;
 import io.tracelet.DeadlineExceededException;
 import io.tracelet.RequestId;
+import io.tracelet.servlet.TestSdks;
 import io.tracelet.servlet.TracingConfig;
 import io.tracelet.servlet.internal.propagation.TestHeaders;
 import io.tracelet.servlet.internal.server.Exchange.FailureKind;
@@ -38,13 +37,7 @@ class ServerTracingTest {
   static final String TP = "00-" + TRACE_ID + "-b7ad6b7169203331-01";
 
   final InMemorySpanExporter exporter = InMemorySpanExporter.create();
-  final OpenTelemetrySdk otel =
-      OpenTelemetrySdk.builder()
-          .setTracerProvider(
-              SdkTracerProvider.builder()
-                  .addSpanProcessor(SimpleSpanProcessor.create(exporter))
-                  .build())
-          .build();
+  final OpenTelemetrySdk otel = TestSdks.recordingInto(exporter);
 
   @AfterEach
   void close() {
