@@ -179,8 +179,14 @@ public final class AllocationBreakdown {
     variants.put("tracelet, no disconnect detection", base().detectDisconnect(false));
     for (Map.Entry<String, TracingConfig.Builder> v : variants.entrySet()) {
       OpenTelemetrySdk otel = ServerBenchmark.sdk();
+      Inside inside = new Inside();
       report(
-          v.getKey(), tcpServer(new TracingFilter(v.getValue().openTelemetry(otel).build())), none);
+          v.getKey(),
+          tcpServer(new TracingFilter(v.getValue().openTelemetry(otel).build()), inside),
+          none);
+      System.out.printf(
+          "      of which the filter on the request thread, outside the servlet: %,d B%n",
+          inside.filterBytes() / MEASURED);
       otel.close();
     }
     OpenTelemetrySdk otel = ServerBenchmark.sdk();
@@ -221,12 +227,17 @@ public final class AllocationBreakdown {
   }
 
   private static long tcpServer(Filter filter) throws Exception {
+    return tcpServer(filter, null);
+  }
+
+  /** Bytes per request on the server's threads, after warm-up; {@code inside} is reset then. */
+  private static long tcpServer(Filter filter, Inside inside) throws Exception {
     Server server = new Server();
     ServerConnector connector = new ServerConnector(server);
     connector.setHost("127.0.0.1");
     connector.setPort(0);
     server.addConnector(connector);
-    server.setHandler(helloContext(filter, null));
+    server.setHandler(helloContext(filter, inside));
     server.start();
     try (Socket socket = new Socket("127.0.0.1", connector.getLocalPort())) {
       socket.setTcpNoDelay(true);
@@ -238,6 +249,9 @@ public final class AllocationBreakdown {
       byte[] buffer = new byte[16 * 1024];
       for (int i = 0; i < WARMUP; i++) {
         exchange(out, in, request, buffer);
+      }
+      if (inside != null) {
+        inside.reset();
       }
       long before = allThreadsAllocated();
       long clientBefore = currentThreadAllocated();

@@ -2,6 +2,7 @@ package io.tracelet.servlet;
 
 import io.tracelet.servlet.internal.container.ContainerHeaders;
 import io.tracelet.servlet.internal.container.DisconnectDetector;
+import io.tracelet.servlet.internal.container.RequestFacts;
 import io.tracelet.servlet.internal.server.CapturedHeaders;
 import io.tracelet.servlet.internal.server.Exchange;
 import io.tracelet.servlet.internal.server.Exchange.FailureKind;
@@ -51,6 +52,9 @@ final class RequestState extends CapturedHeaders
   // Set by begin(), before the application runs; told when it starts an asynchronous cycle, and
   // closed when the request ends, before the handler records the outcome.
   private DisconnectDetector.Watch watch = DisconnectDetector.Watch.NONE;
+  // The client address and server name and port, when the container keeps them (null: the
+  // servlet API is asked). Set by begin(), before the handler reads them.
+  private RequestFacts facts;
 
   private RequestState(
       ServerTracing handler,
@@ -76,6 +80,7 @@ final class RequestState extends CapturedHeaders
       HttpServletResponse response) {
     RequestState state = new RequestState(handler, headers, request, response);
     headers.read(request, handler.headerIndex(), state);
+    state.facts = headers.facts(request);
     Exchange exchange = handler.begin(state, state);
     if (exchange == null) {
       return null;
@@ -264,17 +269,20 @@ final class RequestState extends CapturedHeaders
 
   @Override
   public String serverAddress() {
-    return request.getServerName();
+    RequestFacts f = facts;
+    return f != null ? f.serverName() : request.getServerName();
   }
 
   @Override
   public int serverPort() {
-    return request.getServerPort();
+    RequestFacts f = facts;
+    return f != null ? f.serverPort() : request.getServerPort();
   }
 
   @Override
   public String clientAddress() {
-    return request.getRemoteAddr();
+    RequestFacts f = facts;
+    return f != null ? f.clientAddress() : request.getRemoteAddr();
   }
 
   @Override

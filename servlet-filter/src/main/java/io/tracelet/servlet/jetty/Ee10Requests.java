@@ -18,6 +18,11 @@ final class Ee10Requests {
     return request instanceof ServletApiRequest api ? api.getFields() : null;
   }
 
+  /** The core request behind Jetty's own servlet request; null for any other object. */
+  static Request ownCoreRequest(HttpServletRequest request) {
+    return request instanceof ServletApiRequest api ? api.getRequest() : null;
+  }
+
   /** The core response behind Jetty's own servlet response; null for any other object. */
   static Response coreResponse(HttpServletResponse response) {
     return response instanceof ServletApiResponse api ? api.getResponse() : null;

@@ -1,12 +1,17 @@
 package io.tracelet.servlet.jetty;
 
 import io.tracelet.servlet.internal.container.ContainerHeaders;
+import io.tracelet.servlet.internal.container.RequestFacts;
 import io.tracelet.servlet.internal.server.CapturedHeaders;
 import io.tracelet.servlet.internal.server.HeaderIndex;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
+import java.util.Objects;
 import org.eclipse.jetty.http.HttpField;
 import org.eclipse.jetty.http.HttpFields;
+import org.eclipse.jetty.http.HttpURI;
+import org.eclipse.jetty.server.ConnectionMetaData;
+import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -21,6 +26,10 @@ import org.slf4j.LoggerFactory;
  */
 public final class JettyHeaders implements ContainerHeaders {
   private static final Logger logger = LoggerFactory.getLogger(JettyHeaders.class);
+  // The connection attribute holding its ConnectionFacts.
+  private static final String FACTS = JettyHeaders.class.getName() + ".facts";
+  // Jetty's plain array of fields (a package-private class), under the response's wrapper.
+  private static final Class<?> PLAIN_FIELDS = HttpFields.build().getClass();
 
   /** Created by name ({@code ContainerAdapters}); fails when Jetty's classes are missing. */
   public JettyHeaders() {
@@ -48,24 +57,112 @@ public final class JettyHeaders implements ContainerHeaders {
   }
 
   @Override
+  public RequestFacts facts(HttpServletRequest request) {
+    try {
+      Request core = JettyWatches.EE10 ? Ee10Requests.ownCoreRequest(request) : null;
+      if (core == null && JettyWatches.EE11) {
+        core = Ee11Requests.ownCoreRequest(request);
+      }
+      if (core == null) {
+        return null;
+      }
+      ConnectionMetaData connection = core.getConnectionMetaData();
+      // Kept with the connection: HTTP/1.1's and HTTP/2's are their own meta data and attribute
+      // store (its map is made once per connection). Meta data of a request's own (a
+      // forwarded-headers customizer gives each request its client's address) is asked each time.
+      if (connection.getConnection() != connection) {
+        return null;
+      }
+      HttpURI uri = core.getHttpURI();
+      String host = uri.getHost();
+      int port = uri.getPort();
+      String scheme = uri.getScheme();
+      if (connection.getAttribute(FACTS) instanceof ConnectionFacts kept
+          && kept.answers(host, port, scheme)) {
+        return kept.facts;
+      }
+      RequestFacts facts =
+          new RequestFacts(
+              request.getRemoteAddr(), request.getServerName(), request.getServerPort());
+      connection.setAttribute(FACTS, new ConnectionFacts(host, port, scheme, facts));
+      return facts;
+    } catch (RuntimeException | LinkageError e) {
+      logger.debug("Could not keep the request's address and authority with its connection", e);
+      return null;
+    }
+  }
+
+  @Override
   public boolean set(HttpServletResponse response, String name, String value) {
     try {
       HttpFields.Mutable fields = responseFields(response);
       if (fields == null) {
         return false;
       }
-      // Jetty's put replaces a field of the same name in place, walking its array by index. No
-      // HttpHeader: the names written here (request ID, traceresponse, X-Trace-ID, Server-Timing)
-      // need none of the special handling Jetty gives its known headers, and looking the name up in
-      // its trie cost more than the rest of the put. The response is not checked for being
-      // committed (that takes the servlet channel's lock): the headers are set before the
+      // No HttpHeader: the names written here (request ID, traceresponse, X-Trace-ID,
+      // Server-Timing) need none of the special handling Jetty gives its known headers, and looking
+      // the name up in its trie cost more than the rest of the put. The response is not checked for
+      // being committed (that takes the servlet channel's lock): the headers are set before the
       // application runs, and on a response a filter in front already committed the field is never
       // sent, as setHeader would ignore it.
-      fields.put(new HttpField(null, name, value));
+      HttpField field = new HttpField(null, name, value);
+      if (absent(fields, name)) {
+        // What put does for a name not there yet, without the list iterator it walks with.
+        fields.add(field);
+      } else {
+        fields.put(field);
+      }
       return true;
     } catch (RuntimeException | LinkageError e) {
       logger.debug("Could not set a response header directly", e);
       return false;
+    }
+  }
+
+  /**
+   * Whether the response's fields surely have no field {@code name}: looked up by index when they
+   * are Jetty's wrapper around its plain array of fields (the response's, whose lookups by name
+   * make an iterator object); false, so that the caller puts, for any other kind.
+   */
+  private static boolean absent(HttpFields.Mutable fields, String name) {
+    if (!(fields instanceof HttpFields.Mutable.Wrapper wrapper)
+        || wrapper.getWrapped().getClass() != PLAIN_FIELDS) {
+      return false;
+    }
+    HttpFields.Mutable plain = wrapper.getWrapped();
+    for (int i = 0, n = plain.size(); i < n; i++) {
+      if (plain.getField(i).is(name)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * The facts of the connection's latest request and what they were derived from besides the
+   * connection: the request's authority and scheme ({@code getServerName} and {@code getServerPort}
+   * fall back to the connection's configured authority or local address and the scheme's port when
+   * the request names none; the servlet layer's own formatting of the name is taken to be the same
+   * for every request of a connection). Immutable: HTTP/2 streams of one connection run at the same
+   * time, and at worst replace each other's.
+   */
+  private static final class ConnectionFacts {
+    private final String host;
+    private final int port;
+    private final String scheme;
+    final RequestFacts facts;
+
+    ConnectionFacts(String host, int port, String scheme, RequestFacts facts) {
+      this.host = host;
+      this.port = port;
+      this.scheme = scheme;
+      this.facts = facts;
+    }
+
+    boolean answers(String host, int port, String scheme) {
+      return this.port == port
+          && Objects.equals(this.host, host)
+          && Objects.equals(this.scheme, scheme);
     }
   }
 

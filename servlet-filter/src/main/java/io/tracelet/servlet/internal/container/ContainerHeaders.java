@@ -6,10 +6,12 @@ import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 
 /**
- * Reads a request's headers and writes the response headers the way the container does it cheapest
- * (Jetty: one pass over the request's fields, and response fields set without the iterator object a
- * servlet-API lookup costs there); elsewhere, and for a request or response a filter in front of
- * ours wrapped, the servlet API is used as is.
+ * Reads a request's headers and the facts derived from its connection and {@code Host} header, and
+ * writes the response headers, the way the container does it cheapest (Jetty: one pass over the
+ * request's fields, the client address and server name kept per connection instead of formatted per
+ * call, and response fields set without the iterator object a servlet-API lookup costs there);
+ * elsewhere, and for a request or response a filter in front of ours wrapped, the servlet API is
+ * used as is.
  */
 public interface ContainerHeaders {
 
@@ -19,6 +21,13 @@ public interface ContainerHeaders {
    * headers can be walked; otherwise leaves {@code into} as it is.
    */
   void read(HttpServletRequest request, HeaderIndex index, CapturedHeaders into);
+
+  /**
+   * The client address, server name and server port of {@code request}, equal to what its servlet
+   * API answers, when the container can give them without formatting them anew; null when the
+   * caller must ask the servlet API.
+   */
+  RequestFacts facts(HttpServletRequest request);
 
   /**
    * Sets the response header {@code name} to {@code value}, replacing any value, as {@link
@@ -31,6 +40,11 @@ public interface ContainerHeaders {
       new ContainerHeaders() {
         @Override
         public void read(HttpServletRequest request, HeaderIndex index, CapturedHeaders into) {}
+
+        @Override
+        public RequestFacts facts(HttpServletRequest request) {
+          return null;
+        }
 
         @Override
         public boolean set(HttpServletResponse response, String name, String value) {
