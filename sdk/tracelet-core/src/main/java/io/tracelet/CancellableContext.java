@@ -25,11 +25,14 @@ import java.util.Objects;
  */
 public final class CancellableContext implements AutoCloseable {
 
+  private static final Duration SURELY_AHEAD = Duration.ofMillis(1);
+
   private final Context context;
   private final Cancellation cancellation;
 
-  private CancellableContext(Context parent, Deadline deadline) {
-    this.cancellation = Cancellation.derive(Objects.requireNonNull(parent, "parent"), deadline);
+  private CancellableContext(Context parent, Deadline deadline, boolean ahead) {
+    this.cancellation =
+        Cancellation.derive(Objects.requireNonNull(parent, "parent"), deadline, ahead);
     this.context = cancellation.storeIn(parent);
   }
 
@@ -40,7 +43,7 @@ public final class CancellableContext implements AutoCloseable {
 
   /** A cancellable child of {@code parent}. */
   public static CancellableContext withCancel(Context parent) {
-    return new CancellableContext(parent, null);
+    return new CancellableContext(parent, null, false);
   }
 
   /** A child of the current context that is cancelled {@code timeout} from now. */
@@ -50,12 +53,17 @@ public final class CancellableContext implements AutoCloseable {
 
   /** A child of {@code parent} that is cancelled {@code timeout} from now (or earlier). */
   public static CancellableContext withTimeout(Context parent, Duration timeout) {
-    return withDeadline(parent, Deadline.after(timeout));
+    // A deadline a millisecond or more away has not passed by the time its timer is set (if a
+    // pause made it pass, the timer fires it at once): the clock is not read a second time. A
+    // shorter one is looked at again, so that a timeout that ran out in between cancels here, on
+    // the caller's thread, as Go's WithTimeout does.
+    return new CancellableContext(
+        parent, Deadline.after(timeout), timeout.compareTo(SURELY_AHEAD) >= 0);
   }
 
   /** A child of {@code parent} cancelled at {@code deadline} (or earlier, with its parent). */
   public static CancellableContext withDeadline(Context parent, Deadline deadline) {
-    return new CancellableContext(parent, Objects.requireNonNull(deadline, "deadline"));
+    return new CancellableContext(parent, Objects.requireNonNull(deadline, "deadline"), false);
   }
 
   /** A child of the current context cancelled at {@code deadline}. */

@@ -78,9 +78,11 @@ public final class Cancellation {
 
   /**
    * Derives a cancellable child state of {@code parentContext} with the given deadline (or none),
-   * and stores it in a new context. Used by {@link CancellableContext}.
+   * and stores it in a new context. Used by {@link CancellableContext}. {@code ahead}: the caller
+   * made {@code requested} just now from a timeout long enough not to have passed yet, so the clock
+   * need not be read again (should it have passed, the timer fires it at once).
    */
-  static Cancellation derive(Context parentContext, Deadline requested) {
+  static Cancellation derive(Context parentContext, Deadline requested, boolean ahead) {
     Cancellation parent = fromContext(parentContext);
     Deadline inherited = parent.deadline;
     Deadline effective =
@@ -105,11 +107,10 @@ public final class Cancellation {
     }
     // Only a deadline of our own needs a timer; an inherited one fires through the parent.
     if (requested != null && effective == requested) {
-      long remaining = requested.remainingNanos();
-      if (remaining <= 0) {
+      if (!ahead && requested.remainingNanos() <= 0) {
         child.cancel(new DeadlineExceededException(null));
       } else {
-        DeadlineClock.Timer t = requested.clock().schedule(child::onDeadline, remaining);
+        DeadlineClock.Timer t = requested.clock().scheduleAt(child::onDeadline, requested.nanos());
         boolean alreadyDone;
         synchronized (child) {
           alreadyDone = child.cause != null;

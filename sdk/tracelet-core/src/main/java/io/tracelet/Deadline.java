@@ -92,6 +92,11 @@ public final class Deadline implements Comparable<Deadline> {
     return clock;
   }
 
+  /** The deadline as a {@link DeadlineClock#nanoTime()} of its clock. */
+  long nanos() {
+    return deadlineNanos;
+  }
+
   /** Nanoseconds left; zero or negative once the deadline has passed. */
   public long remainingNanos() {
     return deadlineNanos - clock.nanoTime();

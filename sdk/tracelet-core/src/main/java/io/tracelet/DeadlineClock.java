@@ -23,6 +23,15 @@ public interface DeadlineClock {
    */
   Timer schedule(Runnable task, long delayNanos);
 
+  /**
+   * Runs {@code task} once, when {@link #nanoTime()} reaches {@code dueNanos} (soon, if it already
+   * has), on a timer thread. For a caller that knows its due time already: the system clock then
+   * reads no time of its own.
+   */
+  default Timer scheduleAt(Runnable task, long dueNanos) {
+    return schedule(task, dueNanos - nanoTime());
+  }
+
   /** A scheduled task that can be called off. */
   interface Timer {
     /** Calls the task off if it has not run yet and releases what it holds; idempotent. */

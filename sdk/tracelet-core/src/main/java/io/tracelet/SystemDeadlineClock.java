@@ -60,7 +60,12 @@ enum SystemDeadlineClock implements DeadlineClock {
 
   @Override
   public Timer schedule(Runnable task, long delayNanos) {
-    Entry e = new Entry(task, System.nanoTime() + Math.max(0, delayNanos));
+    return scheduleAt(task, System.nanoTime() + Math.max(0, delayNanos));
+  }
+
+  @Override
+  public Timer scheduleAt(Runnable task, long dueNanos) {
+    Entry e = new Entry(task, dueNanos);
     lock.lock();
     try {
       if (!threadStarted) {

@@ -108,7 +108,7 @@ final class JettyWatches {
     if (!timing.mayHaveWaited(now, headers, poolShort)) {
       Probed watch =
           new Probed(onDisconnect, request, slot, headers + timing.armingDelayNanos(), retryNanos);
-      watch.defer(watch.armAt - now);
+      watch.defer();
       return watch;
     }
     Probed watch = new Probed(onDisconnect, request, slot, now, retryNanos);
@@ -242,10 +242,10 @@ final class JettyWatches {
       this.retryNanos = retryNanos;
     }
 
-    /** Joins the request's probe in {@code delayNanos}, from the timer's thread ({@link #run}). */
-    void defer(long delayNanos) {
+    /** Joins the request's probe at {@code armAt}, from the timer's thread ({@link #run}). */
+    void defer() {
       synchronized (this) {
-        timer = DeadlineClock.system().schedule(this, delayNanos);
+        timer = DeadlineClock.system().scheduleAt(this, armAt);
       }
     }
 
