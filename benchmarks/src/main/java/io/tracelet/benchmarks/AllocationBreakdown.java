@@ -69,7 +69,9 @@ import org.eclipse.jetty.server.ServerConnector;
  *   <li>The per-request costs that need a real Jetty request: header reads and the disconnect
  *       watch.
  *   <li>The servers of section 1 over loopback TCP, counting the server's threads only (the
- *       client's own parse of the response excluded), through the path a real connection takes.
+ *       client's own parse of the response excluded), through the path a real connection takes; for
+ *       Tracelet also its bytes on the request thread, split out as in section 1 (those do not move
+ *       between runs, where the whole server's do by up to a few hundred bytes).
  * </ol>
  */
 public final class AllocationBreakdown {
