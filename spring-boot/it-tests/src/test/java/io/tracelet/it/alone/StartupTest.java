@@ -11,6 +11,12 @@ import io.tracelet.sdk.TraceletOpenTelemetry;
 import io.tracelet.servlet.TracingConfig;
 import io.tracelet.servlet.TracingConfig.Setting;
 import java.net.http.HttpResponse;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.logging.Handler;
+import java.util.logging.Level;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
 import org.junit.jupiter.api.Test;
 import org.springframework.context.ConfigurableApplicationContext;
 
@@ -51,6 +57,26 @@ class StartupTest {
   void withoutAnOpenTelemetryOfItsOwn_tracletSetsOneUp_andClosesItWithTheContext()
       throws Exception {
     TraceletOpenTelemetry handle;
+    // The SDK says so when it is shut down a second time: Spring must not close the OpenTelemetry
+    // bean itself (its inferred destroy method), only the handle that owns it.
+    List<String> sdkMessages = new CopyOnWriteArrayList<>();
+    Logger sdkLog = Logger.getLogger("io.opentelemetry.sdk.OpenTelemetrySdk");
+    Level level = sdkLog.getLevel();
+    Handler recorder =
+        new Handler() {
+          @Override
+          public void publish(LogRecord record) {
+            sdkMessages.add(record.getMessage());
+          }
+
+          @Override
+          public void flush() {}
+
+          @Override
+          public void close() {}
+        };
+    sdkLog.setLevel(Level.ALL);
+    sdkLog.addHandler(recorder);
     try (ConfigurableApplicationContext app =
         Apps.start(new Class<?>[] {TestApp.class}, "tracelet.span.log=off")) {
       handle = app.getBean(TraceletOpenTelemetry.class);
@@ -58,7 +84,11 @@ class StartupTest {
       assertThat(app.getBean(OpenTelemetry.class)).isSameAs(handle.openTelemetry());
       HttpResponse<String> response = Apps.get(app, "/context");
       assertThat(response.body()).endsWith("recording=true");
+    } finally {
+      sdkLog.removeHandler(recorder);
+      sdkLog.setLevel(level);
     }
+    assertThat(sdkMessages).noneMatch(m -> m.contains("Multiple shutdown"));
     // Closed with the context: spans started afterwards are dropped.
     assertThat(
             handle

@@ -146,7 +146,9 @@ public class TraceletAutoConfiguration {
       return builder.initialize();
     }
 
-    @Bean
+    // No destroy method: the handle owns the SDK and closes it (with its close timeout, reporting
+    // spans lost). Spring would otherwise infer OpenTelemetrySdk.close() and shut it down first.
+    @Bean(destroyMethod = "")
     OpenTelemetry traceletOpenTelemetrySdk(TraceletOpenTelemetry handle) {
       return handle.openTelemetry();
     }
