@@ -133,7 +133,7 @@ final class SpanLoss {
       return;
     }
     nextCheck = now + INTERVAL_NANOS;
-    // After shutdown the reader reads nothing: never go back below what was already seen.
+    // Never go back below what was already seen (the reader's last count is kept at shutdown).
     knownDrops = Math.max(knownDrops, reader.droppedSpans());
     long drops = knownDrops - reportedDrops;
     long exports = failedExports.sum() - reportedExports;
@@ -265,6 +265,8 @@ final class SpanLoss {
   static final class DropReader implements MetricReader {
     private static final String SDK_TRACE_SCOPE = "io.opentelemetry.sdk.trace";
     private volatile CollectionRegistration registration = CollectionRegistration.noop();
+    // The count read as the meter provider shut down: the report at shutdown comes after it.
+    private volatile long droppedAtShutdown;
 
     @Override
     public void register(CollectionRegistration registration) {
@@ -287,6 +289,10 @@ final class SpanLoss {
     }
 
     long droppedSpans() {
+      return Math.max(droppedAtShutdown, collect());
+    }
+
+    private long collect() {
       long dropped = 0;
       for (MetricData metric : registration.collectAllMetrics()) {
         if (metric.getType() != MetricDataType.LONG_SUM) {
@@ -317,6 +323,9 @@ final class SpanLoss {
 
     @Override
     public CompletableResultCode shutdown() {
+      // Read once more before letting go: the report at shutdown comes after the whole SDK shut
+      // down (its tracer provider first, so nearly every drop has happened by now).
+      droppedAtShutdown = collect();
       registration = CollectionRegistration.noop();
       return CompletableResultCode.ofSuccess();
     }

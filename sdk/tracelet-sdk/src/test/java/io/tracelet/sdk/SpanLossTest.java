@@ -276,6 +276,62 @@ class SpanLossTest {
     assertThat(warnings()).hasSize(2);
   }
 
+  /** Fails its first export (a WARN at once), then blocks each next one until released. */
+  static final class FailThenBlockExporter implements SpanExporter {
+    final AtomicInteger exports = new AtomicInteger();
+    final CountDownLatch entered = new CountDownLatch(1);
+    final CountDownLatch release = new CountDownLatch(1);
+
+    @Override
+    public CompletableResultCode export(Collection<SpanData> spans) {
+      if (exports.incrementAndGet() == 1) {
+        return CompletableResultCode.ofExceptionalFailure(new IOException("collector down"));
+      }
+      entered.countDown();
+      try {
+        release.await(10, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      return CompletableResultCode.ofSuccess();
+    }
+
+    @Override
+    public CompletableResultCode flush() {
+      return CompletableResultCode.ofSuccess();
+    }
+
+    @Override
+    public CompletableResultCode shutdown() {
+      return CompletableResultCode.ofSuccess();
+    }
+  }
+
+  @Test
+  void dropsWithinTheMinute_areSaidAtShutdown_afterTheMeterProviderClosed() throws Exception {
+    FailThenBlockExporter exporter = new FailThenBlockExporter();
+    Tracer tracer = sdkWith(exporter, 2);
+    spans(tracer, 1);
+    awaitExports(1);
+    assertThat(warnings()).singleElement().asString().contains("1 exports failed");
+    // Within the same minute: the worker is stuck on the next span, two fit in the queue, five
+    // are dropped, and nothing is said yet.
+    spans(tracer, 1);
+    assertThat(exporter.entered.await(10, TimeUnit.SECONDS)).isTrue();
+    spans(tracer, 2 + 5);
+    exporter.release.countDown();
+    awaitExports(4);
+    assertThat(warnings()).hasSize(1);
+
+    // As TraceletOpenTelemetry.close() does: the SDK (its meter provider too) shuts down first.
+    sdk.shutdown().join(10, TimeUnit.SECONDS);
+    loss.reportRemaining();
+    assertThat(warnings()).hasSize(2);
+    assertThat(warnings().get(1))
+        .contains("since the last such line: 5 spans dropped")
+        .doesNotContain("exports failed");
+  }
+
   @Test
   void nothingLost_nothingSaid() throws Exception {
     BlockedExporter exporter = new BlockedExporter();
