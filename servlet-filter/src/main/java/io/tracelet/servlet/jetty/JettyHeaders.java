@@ -19,10 +19,12 @@ import org.slf4j.LoggerFactory;
 /**
  * Jetty 12 (ee10 or ee11) header access without the servlet API's per-call costs there: the request
  * headers in one pass over Jetty's own fields (the servlet API scans them once per name asked for),
- * and response headers put straight into the response's fields (the servlet response's fields are a
- * wrapper whose every lookup and {@code setHeader} makes an iterator object). Only Jetty's own
- * request and response objects are used this way: a wrapper put in front by another filter may
- * answer or record headers differently, so with one the servlet API is used as before.
+ * the client address and server name and port kept with the connection (the servlet API formats
+ * them anew on every call), and response headers added straight to the response's fields (the
+ * servlet response's fields are a wrapper whose every lookup and {@code setHeader} makes an
+ * iterator object). Only Jetty's own request and response objects are used this way: a wrapper put
+ * in front by another filter may answer or record headers differently, so with one the servlet API
+ * is used as before.
  */
 public final class JettyHeaders implements ContainerHeaders {
   private static final Logger logger = LoggerFactory.getLogger(JettyHeaders.class);
