@@ -1,5 +1,7 @@
 package io.tracelet.servlet.jetty;
 
+import static java.util.concurrent.TimeUnit.MILLISECONDS;
+import static java.util.concurrent.TimeUnit.SECONDS;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.opentelemetry.api.common.Attributes;
@@ -21,14 +23,26 @@ import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.EnumSet;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.locks.LockSupport;
 import org.eclipse.jetty.ee10.servlet.FilterHolder;
 import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
 import org.eclipse.jetty.ee10.servlet.ServletHolder;
+import org.eclipse.jetty.http.HttpFields;
+import org.eclipse.jetty.http.HttpURI;
+import org.eclipse.jetty.http.HttpVersion;
+import org.eclipse.jetty.http.MetaData;
+import org.eclipse.jetty.http2.api.Session;
+import org.eclipse.jetty.http2.api.Stream;
+import org.eclipse.jetty.http2.client.HTTP2Client;
+import org.eclipse.jetty.http2.frames.HeadersFrame;
+import org.eclipse.jetty.http2.server.HTTP2CServerConnectionFactory;
 import org.eclipse.jetty.server.ForwardedRequestCustomizer;
 import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
@@ -52,6 +66,7 @@ class JettyRequestFactsTest {
   private final List<RequestFacts> servletApi = new CopyOnWriteArrayList<>();
   private final List<RequestFacts> kept = new CopyOnWriteArrayList<>();
   private Server server;
+  private HTTP2Client http2Client;
 
   private int start(boolean forwarded) throws Exception {
     server = new Server();
@@ -59,7 +74,9 @@ class JettyRequestFactsTest {
     if (forwarded) {
       config.addCustomizer(new ForwardedRequestCustomizer());
     }
-    ServerConnector connector = new ServerConnector(server, new HttpConnectionFactory(config));
+    ServerConnector connector =
+        new ServerConnector(
+            server, new HttpConnectionFactory(config), new HTTP2CServerConnectionFactory(config));
     connector.setHost("127.0.0.1");
     connector.setPort(0);
     server.addConnector(connector);
@@ -100,6 +117,9 @@ class JettyRequestFactsTest {
 
   @AfterEach
   void stop() throws Exception {
+    if (http2Client != null) {
+      http2Client.stop();
+    }
     if (server != null) {
       server.stop();
     }
@@ -141,6 +161,75 @@ class JettyRequestFactsTest {
   }
 
   @Test
+  void h2cStreamsOfOneConnection_getTheServletApisAnswersForTheirAuthority() throws Exception {
+    int port = start(false);
+    http2Client = new HTTP2Client();
+    http2Client.start();
+    Session session =
+        http2Client
+            .connect(new InetSocketAddress("127.0.0.1", port), new Session.Listener() {})
+            .get(5, SECONDS);
+    get(session, "http://first.example:8081/facts");
+    get(session, "http://first.example:8081/facts");
+    get(session, "http://second.example/facts");
+    awaitSpans(3);
+    assertSpansMatchTheServletApi(3, 3);
+    // The HTTP/2 connection keeps them too, for its streams with the same authority.
+    assertThat(kept.get(0)).isNotNull();
+    assertThat(kept.get(1)).isSameAs(kept.get(0));
+    assertThat(servletApi.get(2).serverName()).isEqualTo("second.example");
+  }
+
+  /** One GET on its own stream of {@code session}, read to the end of its answer. */
+  private static void get(Session session, String uri) throws Exception {
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    MetaData.Request request =
+        new MetaData.Request("GET", HttpURI.from(uri), HttpVersion.HTTP_2, HttpFields.EMPTY);
+    session
+        .newStream(
+            new HeadersFrame(request, null, true),
+            new Stream.Listener() {
+              @Override
+              public void onHeaders(Stream stream, HeadersFrame frame) {
+                if (frame.isEndStream()) {
+                  done.complete(null);
+                } else {
+                  stream.demand();
+                }
+              }
+
+              @Override
+              public void onDataAvailable(Stream stream) {
+                Stream.Data data = stream.readData();
+                if (data == null) {
+                  stream.demand();
+                  return;
+                }
+                boolean end = data.frame().isEndStream();
+                data.release();
+                if (end) {
+                  done.complete(null);
+                } else {
+                  stream.demand();
+                }
+              }
+            })
+        .get(5, SECONDS);
+    done.get(5, SECONDS);
+  }
+
+  /**
+   * Waits (bounded) until {@code count} server spans ended: HTTP/2 answers before the span ends.
+   */
+  private void awaitSpans(int count) {
+    long deadline = System.nanoTime() + SECONDS.toNanos(5);
+    while (exporter.getFinishedSpanItems().size() < count) {
+      assertThat(System.nanoTime()).as("%d spans within 5 s", count).isLessThan(deadline);
+      LockSupport.parkNanos(MILLISECONDS.toNanos(1));
+    }
+  }
+
+  @Test
   void forwardedClientAddresses_areReadPerRequest() throws Exception {
     int port = start(true);
     try (Socket socket = connect(port)) {
@@ -169,13 +258,18 @@ class JettyRequestFactsTest {
    * last exchange is one more request, which Jetty only runs once the one before it completed.
    */
   private void assertSpansMatchTheServletApi(int requests) {
+    assertSpansMatchTheServletApi(requests, requests + 1);
+  }
+
+  /** As above, when {@code answered} requests were answered in all. */
+  private void assertSpansMatchTheServletApi(int requests, int answered) {
     List<SpanData> spans =
         exporter.getFinishedSpanItems().stream()
             .sorted((a, b) -> Long.compare(a.getStartEpochNanos(), b.getStartEpochNanos()))
             .limit(requests)
             .toList();
     assertThat(spans).hasSize(requests);
-    assertThat(servletApi).hasSizeGreaterThan(requests);
+    assertThat(servletApi).hasSize(answered);
     for (int i = 0; i < requests; i++) {
       Attributes a = spans.get(i).getAttributes();
       RequestFacts expected = servletApi.get(i);
