@@ -5,6 +5,7 @@ import io.opentelemetry.context.Scope;
 import io.tracelet.CancellableContext;
 import io.tracelet.Cancellation;
 import io.tracelet.Deadline;
+import io.tracelet.DeadlineClock;
 import io.tracelet.RequestId;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
@@ -69,6 +70,12 @@ public class ContextBenchmark {
   @Benchmark
   public boolean currentIsCancelled() {
     return Cancellation.current().isCancelled();
+  }
+
+  /** One read of the clock deadlines run on ({@code System.nanoTime()}), for scale. */
+  @Benchmark
+  public long clockRead() {
+    return DeadlineClock.system().nanoTime();
   }
 
   /** Go's {@code ctx, cancel := context.WithTimeout(ctx, d); defer cancel()}. */

@@ -22,15 +22,16 @@ import org.slf4j.LoggerFactory;
  * that goes asynchronous, {@link DisconnectDetector.Watch#asyncStarted} called on that dispatch: a
  * synchronous HTTP/1.1 request registers nothing with Jetty that would end the watch for it.
  *
- * <p>HTTP/2: Jetty's request failure listener and the connection's close listener. HTTP/1.1 over
- * plain TCP: additionally a read probe that sees the client's FIN without reading the connection's
- * input, armed once the request body has been read completely and the request has run for {@link
- * #ARMING_DELAY} (see {@code ReadProbe}); nothing has to be installed on the connector. A client
- * that left while its request waited for a thread is reported before {@code watch} returns, so the
- * application starts with the context already cancelled; a disconnect noticed later is handed to a
- * daemon thread of our own, never run on Jetty's selector or pool. Requests that are not Jetty ee10
- * or ee11 requests, or Jetty classes that are not visible (for example from a web application
- * deployed in a Jetty distribution, which hides server classes), give a watch that never fires.
+ * <p>HTTP/2 (and TLS): Jetty's request failure listener and the connection's close listener.
+ * HTTP/1.1 over plain TCP: instead, a read probe that sees the client's FIN without reading the
+ * connection's input, made and armed (with the request's failure listener) only once the request
+ * body has been read completely and the request has run for {@link #ARMING_DELAY} (see {@code
+ * ReadProbe}); nothing has to be installed on the connector. A client that left while its request
+ * waited for a thread is reported before {@code watch} returns, so the application starts with the
+ * context already cancelled; a disconnect noticed later is handed to a daemon thread of our own,
+ * never run on Jetty's selector or pool. Requests that are not Jetty ee10 or ee11 requests, or
+ * Jetty classes that are not visible (for example from a web application deployed in a Jetty
+ * distribution, which hides server classes), give a watch that never fires.
  */
 public final class JettyDisconnectDetector implements DisconnectDetector {
   private static final Logger logger = LoggerFactory.getLogger(JettyDisconnectDetector.class);

@@ -104,15 +104,15 @@ final class JettyWatches {
     boolean poolShort =
         request.getConnectionMetaData().getConnector().getExecutor() instanceof ThreadPool pool
             && pool.isLowOnThreads();
-    long retryNanos = timing.armingDelayNanos();
+    // The arming delay; also how long a probe waits to look again at a body still being read.
+    long delay = timing.armingDelayNanos();
     if (!timing.mayHaveWaited(now, headers, poolShort)) {
-      Probed watch =
-          new Probed(onDisconnect, request, slot, headers + timing.armingDelayNanos(), retryNanos);
+      Probed watch = new Probed(onDisconnect, request, slot, headers + delay, delay);
       watch.defer();
       return watch;
     }
-    Probed watch = new Probed(onDisconnect, request, slot, now, retryNanos);
-    ReadProbe probe = ReadProbe.forRequest(request, slot, now, retryNanos, true);
+    Probed watch = new Probed(onDisconnect, request, slot, now, delay);
+    ReadProbe probe = ReadProbe.forRequest(request, slot, now, delay, true);
     ReadProbe.Added added = probe.add(watch);
     if (added == ReadProbe.Added.ENDED) {
       return Watch.NONE;
