@@ -22,7 +22,8 @@
 #                           then what `dependency:build-classpath` printed there); not in the default set
 # Overrides: E2E_ROUNDS, E2E_WARMUP_CAP, E2E_WINDOW and E2E_DURATION (seconds), E2E_STEADY_TOLERANCE
 # (0.03), E2E_CONNECTIONS (16), E2E_WRK_CPU (0), E2E_SERVER_CPU (1), E2E_OUT (benchmarks/target/e2e),
-# E2E_BROWSER_HEADERS (0; 1 adds twelve headers a browser sends).
+# E2E_BROWSER_HEADERS (0; 1 adds twelve headers a browser sends), E2E_SERVER_FLAGS (extra JVM flags for
+# every server, split on spaces; their output lands in $E2E_OUT/raw/*.server.log).
 # E2E_PROFILE=cpu|alloc|lock|wall or a comma list: async-profiler flame graphs of the steady server,
 # one measured-length window per event (the first is the measured window), in $E2E_OUT/profiles/
 # (a flame graph and the same samples as collapsed stacks); E2E_PROFILE_INTERVAL sets the interval (ns).
@@ -152,6 +153,11 @@ if [ "${#profile_events[@]}" -gt 0 ]; then
   # Without it, samples land on the nearest safepoint and inlined frames go missing (async-profiler's
   # own advice); every variant of a profiled run gets it, so they stay comparable with each other.
   jvm_flags+=(-XX:+UnlockDiagnosticVMOptions -XX:+DebugNonSafepoints)
+fi
+if [ -n "${E2E_SERVER_FLAGS:-}" ]; then
+  # Extra flags for every variant's server, e.g. the JIT's logs: -XX:+PrintCompilation.
+  read -r -a extra_flags <<<"$E2E_SERVER_FLAGS"
+  jvm_flags+=("${extra_flags[@]}")
 fi
 
 if [ "$(nproc)" -lt 2 ]; then
