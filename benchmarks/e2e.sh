@@ -15,6 +15,7 @@
 #   tracelet-no-timeout     tracelet without the request timeout
 #   tracelet-no-mdc         tracelet without MDC correlation
 #   tracelet-no-headers     tracelet with response-request-id=false, response-traceresponse=false
+#   tracelet-bare           tracelet with all four of the above off: trace context, request ID, span
 #   agent-none              the `none` server under the OpenTelemetry Java agent, otel.traces.exporter=none
 #   agent-batch             the same with the agent's batch processor feeding the same dropping exporter
 #   tracelet-baseline       tracelet from another build, for an A/B of two commits in the same rounds:
@@ -73,7 +74,7 @@ fi
 max_windows=$(((warmup_cap + window - 1) / window))
 
 all_variants=(none tracelet brave otel-minimal tracelet-no-disconnect tracelet-no-timeout
-  tracelet-no-mdc tracelet-no-headers agent-none agent-batch)
+  tracelet-no-mdc tracelet-no-headers tracelet-bare agent-none agent-batch)
 read -r -a variants <<<"${E2E_VARIANTS:-${all_variants[*]}}"
 all_variants+=(tracelet-baseline)
 if [[ " ${variants[*]} " != *" none "* ]]; then
@@ -423,7 +424,7 @@ run_one() {
   # Proof that the variant is the set-up it claims: Tracelet writes traceresponse unless its
   # headers are switched off.
   case "$variant" in
-    tracelet-no-headers)
+    tracelet-no-headers | tracelet-bare)
       if grep -qi '^\(traceresponse\|x-request-id\):' "$headers"; then
         echo "error: $variant wrote a response header; headers in $headers" >&2
         exit 1

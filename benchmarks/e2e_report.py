@@ -37,6 +37,7 @@ DESCRIPTION = {
     "tracelet-no-timeout": "Tracelet, no request timeout",
     "tracelet-no-mdc": "Tracelet, no MDC correlation",
     "tracelet-no-headers": "Tracelet, no X-Request-ID or traceresponse header",
+    "tracelet-bare": "Tracelet, none of those four: trace context, request ID, server span",
     "agent-none": "OpenTelemetry agent, exporter none",
     "agent-batch": "OpenTelemetry agent, batch processor",
     "tracelet-baseline": "Tracelet from the baseline build (E2E_BASELINE_CP), everything on",
@@ -49,7 +50,10 @@ FEATURE = {
     "tracelet-no-timeout": "the 30 s request timeout (a timer per request)",
     "tracelet-no-mdc": "MDC correlation (TraceletMdc)",
     "tracelet-no-headers": "the X-Request-ID and traceresponse response headers",
+    "tracelet-bare": "all four above at once",
 }
+BARE = "tracelet-bare"
+FLOOR = "otel-minimal"
 # Every variant that records spans (and so must report spans recorded): all but the two without.
 TRACING_WITH_EXPORT = set(DESCRIPTION) - {BASELINE, "agent-none"}
 UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
@@ -222,6 +226,17 @@ def main(argv):
             print(f"| {variant} | {FEATURE[variant]} | {fmt_difference(cpu, rng)} "
                   f"| {fmt_ratio(paired_ratios(by_round, variant, TRACELET, 'rps'), rng)} "
                   f"| {len(cpu)} |")
+
+    if BARE in present and FLOOR in present:
+        print(f"\nTracelet's core against the floor: `{BARE}` (trace context, request ID and server "
+              f"span with Tracelet's attributes, every optional feature off) against `{FLOOR}` (a "
+              "server span with three attributes on the same SDK set-up), paired per round as "
+              "above:\n")
+        print(f"| throughput {BARE} / {FLOOR} | server CPU µs/request {BARE} − {FLOOR} | rounds |")
+        print("| --- | --- | --- |")
+        cpu = paired_differences(by_round, BARE, FLOOR, "cpu_us")
+        print(f"| {fmt_ratio(paired_ratios(by_round, BARE, FLOOR, 'rps'), rng)} "
+              f"| {fmt_difference(cpu, rng)} | {len(cpu)} |")
 
     others = [v for v in present if v not in (BASELINE, TRACELET) and v not in FEATURE]
     if TRACELET in present and others:

@@ -56,7 +56,8 @@ public final class E2eServer implements AutoCloseable {
     TRACELET_NO_DISCONNECT("tracelet-no-disconnect", true),
     TRACELET_NO_TIMEOUT("tracelet-no-timeout", true),
     TRACELET_NO_MDC("tracelet-no-mdc", false),
-    TRACELET_NO_HEADERS("tracelet-no-headers", true);
+    TRACELET_NO_HEADERS("tracelet-no-headers", true),
+    TRACELET_BARE("tracelet-bare", false);
 
     private final String key;
     private final boolean mdc;
@@ -144,8 +145,8 @@ public final class E2eServer implements AutoCloseable {
 
   /**
    * Tracelet's settings with everything on ({@link ServerBenchmark#traceletConfig}), less the one
-   * feature a {@code tracelet-no-*} mode switches off. MDC is not a filter setting: {@link #create}
-   * installs it or not.
+   * feature a {@code tracelet-no-*} mode switches off, or all four in {@code tracelet-bare}. MDC is
+   * not a filter setting: {@link #create} installs it or not.
    */
   private static TracingConfig traceletConfig(Mode mode, OpenTelemetrySdk sdk) {
     TracingConfig.Builder config = ServerBenchmark.traceletConfig(sdk);
@@ -157,9 +158,14 @@ public final class E2eServer implements AutoCloseable {
         config.set(TracingConfig.Setting.REQUEST_TIMEOUT, "none");
         break;
       case TRACELET_NO_HEADERS:
-        config
-            .set(TracingConfig.Setting.RESPONSE_REQUEST_ID, "false")
-            .set(TracingConfig.Setting.RESPONSE_TRACERESPONSE, "false");
+        noResponseHeaders(config);
+        break;
+      case TRACELET_BARE:
+        // All four off at once: what is left is the trace context, the request ID and the server
+        // span, the part a minimal OpenTelemetry filter does too.
+        noResponseHeaders(config)
+            .set(TracingConfig.Setting.DETECT_DISCONNECT, "false")
+            .set(TracingConfig.Setting.REQUEST_TIMEOUT, "none");
         break;
       default:
         break;
@@ -167,11 +173,18 @@ public final class E2eServer implements AutoCloseable {
     return config.build();
   }
 
+  private static TracingConfig.Builder noResponseHeaders(TracingConfig.Builder config) {
+    return config
+        .set(TracingConfig.Setting.RESPONSE_REQUEST_ID, "false")
+        .set(TracingConfig.Setting.RESPONSE_TRACERESPONSE, "false");
+  }
+
   /**
    * A configured, unstarted server on 127.0.0.1:{@code port} (0: any free port). In {@code
-   * tracelet} mode and every {@code tracelet-no-*} mode but {@code tracelet-no-mdc} this installs
-   * Tracelet's MDC correlation for the whole JVM, as an application would at start-up; it cannot be
-   * undone, so a JVM that installed it measures MDC in every later server too.
+   * tracelet} mode and every {@code tracelet-no-*} mode but {@code tracelet-no-mdc} (not {@code
+   * tracelet-bare}) this installs Tracelet's MDC correlation for the whole JVM, as an application
+   * would at start-up; it cannot be undone, so a JVM that installed it measures MDC in every later
+   * server too.
    */
   public static E2eServer create(Mode mode, int port) {
     if (port < 0 || port > 65535) {

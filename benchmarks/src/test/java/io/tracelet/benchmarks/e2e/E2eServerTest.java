@@ -76,9 +76,13 @@ class E2eServerTest {
     }
   }
 
-  @Test
-  void traceletNoHeaders_recordsTheSpan_withoutResponseHeaders() throws Exception {
-    try (E2eServer server = E2eServer.create(E2eServer.Mode.TRACELET_NO_HEADERS, 0)) {
+  @ParameterizedTest
+  @EnumSource(
+      value = E2eServer.Mode.class,
+      names = {"TRACELET_NO_HEADERS", "TRACELET_BARE"})
+  void modesWithoutHeaders_recordTheSpan_withoutResponseHeaders(E2eServer.Mode mode)
+      throws Exception {
+    try (E2eServer server = E2eServer.create(mode, 0)) {
       server.start();
       HttpResponse<String> response = get(server);
       assertThat(response.statusCode()).isEqualTo(200);
