@@ -20,7 +20,8 @@
 #   agent-batch             the same with the agent's batch processor feeding the same dropping exporter
 #   tracelet-baseline       tracelet from another build, for an A/B of two commits in the same rounds:
 #                           E2E_BASELINE_CP is that build's class path (its benchmarks/target/classes,
-#                           then what `dependency:build-classpath` printed there); not in the default set
+#                           then what `dependency:build-classpath` printed there); not in the default
+#                           set; E2E_BASELINE_FLAGS: extra JVM flags for this variant alone
 # Overrides: E2E_ROUNDS, E2E_WARMUP_CAP, E2E_WINDOW and E2E_DURATION (seconds), E2E_STEADY_TOLERANCE
 # (0.03), E2E_CONNECTIONS (16), E2E_WRK_CPU (0), E2E_SERVER_CPU (1), E2E_OUT (benchmarks/target/e2e),
 # E2E_BROWSER_HEADERS (0; 1 adds twelve headers a browser sends), E2E_SERVER_FLAGS (extra JVM flags for
@@ -382,6 +383,11 @@ run_one() {
     tracelet-baseline)
       main_mode=tracelet
       run_cp="$E2E_BASELINE_CP"
+      # E2E_BASELINE_FLAGS: JVM flags for this variant only, for an A/B of the same build under two
+      # JIT settings (E2E_BASELINE_CP then names this very build).
+      if [ -n "${E2E_BASELINE_FLAGS:-}" ]; then
+        read -r -a server_args <<<"$E2E_BASELINE_FLAGS"
+      fi
       ;;
     agent-none)
       main_mode=none
