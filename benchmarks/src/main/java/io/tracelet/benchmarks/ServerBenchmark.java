@@ -23,6 +23,7 @@ import io.opentelemetry.sdk.trace.export.BatchSpanProcessor;
 import io.opentelemetry.sdk.trace.export.SpanExporter;
 import io.opentelemetry.semconv.HttpAttributes;
 import io.opentelemetry.semconv.UrlAttributes;
+import io.tracelet.benchmarks.e2e.CountingDropExporter;
 import io.tracelet.logging.TraceletMdc;
 import io.tracelet.servlet.TracingConfig;
 import io.tracelet.servlet.TracingFilter;
@@ -78,6 +79,11 @@ import org.openjdk.jmh.annotations.Warmup;
  *       correlation ({@link TraceletMdc#install()}, logback's MDC adapter) and the default response
  *       headers ({@code X-Request-ID}, {@code traceresponse}).
  *   <li>{@code traceletNoMdc}: the same without MDC correlation, to show what MDC costs.
+ *   <li>{@code traceletNoHeaders}, {@code traceletNoTimeout}: {@code tracelet} without its response
+ *       headers, or without its request timeout (MDC on in both).
+ *   <li>{@code traceletBare}: none of those (no MDC, no timeout, no response headers, no disconnect
+ *       detection, which {@code LocalConnector} never arms anyway): the trace context, request ID
+ *       and server span, what {@code opentelemetry} does too, with more attributes.
  *   <li>{@code opentelemetry}: a minimal filter written directly on the OpenTelemetry SDK.
  *   <li>{@code brave}: Brave's servlet {@code TracingFilter}, spans handed to a counting handler.
  * </ul>
@@ -104,19 +110,33 @@ public class ServerBenchmark {
           + "b3: 4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-1\r\n"
           + "\r\n";
 
-  @Param({"none", "sameHeaders", "tracelet", "traceletNoMdc", "opentelemetry", "brave"})
+  @Param({
+    "none",
+    "sameHeaders",
+    "tracelet",
+    "traceletNoMdc",
+    "traceletNoHeaders",
+    "traceletNoTimeout",
+    "traceletBare",
+    "opentelemetry",
+    "brave"
+  })
   public String filter;
 
   private Server server;
   private LocalConnector.LocalEndPoint endPoint;
   private final ByteBuffer request = ByteBuffer.wrap(REQUEST.getBytes(StandardCharsets.US_ASCII));
   private OpenTelemetrySdk otel;
+  // Tracelet's variants export through it, so the set-up check can count their span.
+  private final CountingDropExporter exporter = new CountingDropExporter();
   private Tracing braveTracing;
   private final CountingHandler braveSpans = new CountingHandler();
 
   @Setup(Level.Trial)
   public void start() throws Exception {
-    if (filter.equals("tracelet")) {
+    if (filter.equals("tracelet")
+        || filter.equals("traceletNoHeaders")
+        || filter.equals("traceletNoTimeout")) {
       TraceletMdc.install();
     }
     server = new Server();
@@ -139,8 +159,23 @@ public class ServerBenchmark {
     if (parsed == null || parsed.getStatus() != 200 || !"hello".equals(parsed.getContent())) {
       throw new IllegalStateException("unexpected response with filter " + filter + ": " + parsed);
     }
-    if (filter.startsWith("tracelet") && parsed.get("traceresponse") == null) {
-      throw new IllegalStateException("Tracelet's filter did not run: " + parsed);
+    if (filter.startsWith("tracelet")) {
+      // Proof that the set-up is the one the name claims: the span reached the exporter, and the
+      // response headers are there exactly when they are on. The filter ends the span after the
+      // answer has gone out; a second request on the same connection starts only once the first
+      // request's handling, the filter's included, has returned.
+      send();
+      otel.getSdkTracerProvider().forceFlush().join(10, TimeUnit.SECONDS);
+      boolean headersOn = !filter.equals("traceletNoHeaders") && !filter.equals("traceletBare");
+      if (exporter.count() < 1 || (parsed.get("traceresponse") != null) != headersOn) {
+        throw new IllegalStateException(
+            "Tracelet's filter is not set up as "
+                + filter
+                + ": "
+                + exporter.count()
+                + " spans, "
+                + parsed);
+      }
     }
   }
 
@@ -152,8 +187,17 @@ public class ServerBenchmark {
         return new SameHeadersFilter();
       case "tracelet":
       case "traceletNoMdc":
-        otel = sdk(new SpanBenchmark.DropExporter());
+        otel = sdk(exporter);
         return traceletFilter(otel);
+      case "traceletNoHeaders":
+        otel = sdk(exporter);
+        return new TracingFilter(withoutResponseHeaders(traceletConfig(otel)).build());
+      case "traceletNoTimeout":
+        otel = sdk(exporter);
+        return new TracingFilter(traceletConfig(otel).requestTimeout(null).build());
+      case "traceletBare":
+        otel = sdk(exporter);
+        return new TracingFilter(bare(traceletConfig(otel)).build());
       case "opentelemetry":
         otel = sdk(new SpanBenchmark.DropExporter());
         return new MinimalOpenTelemetryFilter(otel);
@@ -180,6 +224,20 @@ public class ServerBenchmark {
    */
   public static TracingConfig.Builder traceletConfig(OpenTelemetry otel) {
     return TracingConfig.builder().openTelemetry(otel).requestTimeout(Duration.ofSeconds(30));
+  }
+
+  /** {@code config} without the {@code X-Request-ID} and {@code traceresponse} response headers. */
+  public static TracingConfig.Builder withoutResponseHeaders(TracingConfig.Builder config) {
+    return config.responseRequestId(false).responseTraceResponse(false);
+  }
+
+  /**
+   * {@code config} with the four optional features off (response headers, request timeout,
+   * disconnect detection; MDC is the caller's): the trace context, the request ID and the server
+   * span are left, the part a minimal OpenTelemetry filter does too.
+   */
+  public static TracingConfig.Builder bare(TracingConfig.Builder config) {
+    return withoutResponseHeaders(config).requestTimeout(null).detectDisconnect(false);
   }
 
   /**

@@ -158,25 +158,15 @@ public final class E2eServer implements AutoCloseable {
         config.set(TracingConfig.Setting.REQUEST_TIMEOUT, "none");
         break;
       case TRACELET_NO_HEADERS:
-        noResponseHeaders(config);
+        ServerBenchmark.withoutResponseHeaders(config);
         break;
       case TRACELET_BARE:
-        // All four off at once: what is left is the trace context, the request ID and the server
-        // span, the part a minimal OpenTelemetry filter does too.
-        noResponseHeaders(config)
-            .set(TracingConfig.Setting.DETECT_DISCONNECT, "false")
-            .set(TracingConfig.Setting.REQUEST_TIMEOUT, "none");
+        ServerBenchmark.bare(config);
         break;
       default:
         break;
     }
     return config.build();
-  }
-
-  private static TracingConfig.Builder noResponseHeaders(TracingConfig.Builder config) {
-    return config
-        .set(TracingConfig.Setting.RESPONSE_REQUEST_ID, "false")
-        .set(TracingConfig.Setting.RESPONSE_TRACERESPONSE, "false");
   }
 
   /**
