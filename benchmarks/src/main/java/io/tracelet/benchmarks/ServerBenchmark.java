@@ -23,7 +23,6 @@ import io.opentelemetry.sdk.trace.export.BatchSpanProcessor;
 import io.opentelemetry.sdk.trace.export.SpanExporter;
 import io.opentelemetry.semconv.HttpAttributes;
 import io.opentelemetry.semconv.UrlAttributes;
-import io.tracelet.benchmarks.e2e.CountingDropExporter;
 import io.tracelet.logging.TraceletMdc;
 import io.tracelet.servlet.TracingConfig;
 import io.tracelet.servlet.TracingFilter;
@@ -128,7 +127,7 @@ public class ServerBenchmark {
   private final ByteBuffer request = ByteBuffer.wrap(REQUEST.getBytes(StandardCharsets.US_ASCII));
   private OpenTelemetrySdk otel;
   // Tracelet's variants export through it, so the set-up check can count their span.
-  private final CountingDropExporter exporter = new CountingDropExporter();
+  private final SpanBenchmark.DropExporter exporter = new SpanBenchmark.DropExporter();
   private Tracing braveTracing;
   private final CountingHandler braveSpans = new CountingHandler();
 
