@@ -8,6 +8,8 @@
 # agree within 3% in requests per second, or until the cap; only then is the measured window run.
 # Variants (E2E_VARIANTS to choose, default all; `none` is the baseline and always runs):
 #   none                    no filter
+#   same-headers            no tracing: a filter writing the two response headers Tracelet writes
+#                           (a control for tracelet-no-headers); not in the default set
 #   tracelet                Tracelet's TracingFilter, everything on, SDK batch processor + dropping exporter
 #   brave                   Brave's servlet TracingFilter, counting span handler
 #   otel-minimal            a minimal filter on the OpenTelemetry SDK, the same SDK set-up as tracelet
@@ -77,7 +79,7 @@ max_windows=$(((warmup_cap + window - 1) / window))
 all_variants=(none tracelet brave otel-minimal tracelet-no-disconnect tracelet-no-timeout
   tracelet-no-mdc tracelet-no-headers tracelet-bare agent-none agent-batch)
 read -r -a variants <<<"${E2E_VARIANTS:-${all_variants[*]}}"
-all_variants+=(tracelet-baseline)
+all_variants+=(same-headers tracelet-baseline)
 if [[ " ${variants[*]} " != *" none "* ]]; then
   variants=(none "${variants[@]}")
 fi
@@ -430,6 +432,12 @@ run_one() {
   # Proof that the variant is the set-up it claims: Tracelet writes traceresponse unless its
   # headers are switched off.
   case "$variant" in
+    same-headers)
+      if ! grep -qi '^traceresponse:' "$headers" || ! grep -qi '^x-request-id:' "$headers"; then
+        echo "error: $variant wrote not both response headers; headers in $headers" >&2
+        exit 1
+      fi
+      ;;
     tracelet-no-headers | tracelet-bare)
       if grep -qi '^\(traceresponse\|x-request-id\):' "$headers"; then
         echo "error: $variant wrote a response header; headers in $headers" >&2

@@ -30,6 +30,7 @@ BASELINE = "none"
 TRACELET = "tracelet"
 DESCRIPTION = {
     "none": "no filter",
+    "same-headers": "no tracing, the same two response headers (control)",
     "tracelet": "Tracelet filter, everything on",
     "otel-minimal": "minimal filter on the OpenTelemetry SDK",
     "brave": "Brave servlet filter",
@@ -53,9 +54,10 @@ FEATURE = {
     "tracelet-bare": "all four above at once",
 }
 BARE = "tracelet-bare"
+CONTROL = "same-headers"
 FLOOR = "otel-minimal"
 # Every variant that records spans (and so must report spans recorded): all but the two without.
-TRACING_WITH_EXPORT = set(DESCRIPTION) - {BASELINE, "agent-none"}
+TRACING_WITH_EXPORT = set(DESCRIPTION) - {BASELINE, "agent-none", "same-headers"}
 UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 BOOTSTRAP_SAMPLES = 10_000
 
@@ -238,7 +240,18 @@ def main(argv):
         print(f"| {fmt_ratio(paired_ratios(by_round, BARE, FLOOR, 'rps'), rng)} "
               f"| {fmt_difference(cpu, rng)} | {len(cpu)} |")
 
-    others = [v for v in present if v not in (BASELINE, TRACELET) and v not in FEATURE]
+    if CONTROL in present:
+        print(f"\nThe response headers with no tracer: `{CONTROL}` (a filter writing the same two "
+              "headers, no tracing) against `none`, paired per round; compare with "
+              "`tracelet-no-headers` above:\n")
+        print(f"| throughput {CONTROL} / none | server CPU µs/request {CONTROL} − none | rounds |")
+        print("| --- | --- | --- |")
+        cpu = paired_differences(by_round, CONTROL, BASELINE, "cpu_us")
+        print(f"| {fmt_ratio(paired_ratios(by_round, CONTROL, BASELINE, 'rps'), rng)} "
+              f"| {fmt_difference(cpu, rng)} | {len(cpu)} |")
+
+    others = [v for v in present
+              if v not in (BASELINE, TRACELET, CONTROL) and v not in FEATURE]
     if TRACELET in present and others:
         print("\nTracelet against each alternative in the same rounds: throughput as the median of "
               "per-round `tracelet / other` (above 1: Tracelet served more), server CPU as the "

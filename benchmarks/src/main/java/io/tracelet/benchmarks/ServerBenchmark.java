@@ -183,7 +183,7 @@ public class ServerBenchmark {
       case "none":
         return null;
       case "sameHeaders":
-        return new SameHeadersFilter();
+        return sameHeadersFilter();
       case "tracelet":
       case "traceletNoMdc":
         otel = sdk(exporter);
@@ -223,6 +223,14 @@ public class ServerBenchmark {
    */
   public static TracingConfig.Builder traceletConfig(OpenTelemetry otel) {
     return TracingConfig.builder().openTelemetry(otel).requestTimeout(Duration.ofSeconds(30));
+  }
+
+  /**
+   * The {@code sameHeaders} control: no tracing, only the two response headers Tracelet writes,
+   * with values of the same length; shared with the end-to-end server.
+   */
+  public static Filter sameHeadersFilter() {
+    return new SameHeadersFilter();
   }
 
   /** {@code config} without the {@code X-Request-ID} and {@code traceresponse} response headers. */

@@ -57,7 +57,8 @@ public final class E2eServer implements AutoCloseable {
     TRACELET_NO_TIMEOUT("tracelet-no-timeout", true),
     TRACELET_NO_MDC("tracelet-no-mdc", false),
     TRACELET_NO_HEADERS("tracelet-no-headers", true),
-    TRACELET_BARE("tracelet-bare", false);
+    TRACELET_BARE("tracelet-bare", false),
+    SAME_HEADERS("same-headers", false);
 
     private final String key;
     private final boolean mdc;
@@ -114,6 +115,9 @@ public final class E2eServer implements AutoCloseable {
     ServerBenchmark.CountingHandler handler = null;
     switch (mode) {
       case NONE:
+        break;
+      case SAME_HEADERS:
+        filter = ServerBenchmark.sameHeadersFilter();
         break;
       case BRAVE:
         handler = new ServerBenchmark.CountingHandler();

@@ -37,6 +37,22 @@ class E2eServerTest {
   }
 
   @Test
+  void sameHeaders_writesBothHeaders_withoutTracing() throws Exception {
+    try (E2eServer server = E2eServer.create(E2eServer.Mode.SAME_HEADERS, 0)) {
+      server.start();
+      HttpResponse<String> response = get(server);
+      assertThat(response.statusCode()).isEqualTo(200);
+      assertThat(response.body()).isEqualTo("hello");
+      // Values as long as Tracelet's: the control differs from tracelet-no-headers only in them.
+      assertThat(response.headers().firstValue("traceresponse"))
+          .hasValueSatisfying(v -> assertThat(v).hasSize(55));
+      assertThat(response.headers().firstValue("X-Request-ID"))
+          .hasValueSatisfying(v -> assertThat(v).hasSize(32));
+      assertThat(server.spansRecorded()).isZero();
+    }
+  }
+
+  @Test
   void tracelet_continuesTheTrace_andRecordsTheSpan() throws Exception {
     try (E2eServer server = E2eServer.create(E2eServer.Mode.TRACELET, 0)) {
       server.start();
