@@ -35,10 +35,15 @@ import org.eclipse.jetty.server.ServerConnector;
  *       detect-disconnect=false}; no request timeout; MDC correlation not installed; {@code
  *       response-request-id=false} and {@code response-traceresponse=false}), so a paired
  *       difference against {@code tracelet} prices that feature alone.
+ *   <li>{@code tracelet-bare}: all four of those off at once, leaving the trace context, the
+ *       request ID and the server span: against {@code otel-minimal}, Tracelet's core against the
+ *       floor.
  *   <li>{@code otel-minimal}: the minimal filter written on the OpenTelemetry SDK alone ({@link
  *       ServerBenchmark#openTelemetryFilter}), on the same SDK set-up as Tracelet: the floor for a
  *       filter on this SDK.
  *   <li>{@code brave}: Brave's servlet {@code TracingFilter} with a counting span handler.
+ *   <li>{@code same-headers}: no tracing, a filter writing the two response headers Tracelet
+ *       writes, with values of the same lengths: what any filter pays Jetty for them.
  * </ul>
  *
  * <p>{@code java ... E2eServer MODE [PORT]} starts it (port 0 or absent: any free port), prints
