@@ -165,6 +165,15 @@ def fmt_steady_time(runs):
     return f"{'≥ ' if capped else ''}{median:.1f}"
 
 
+def time_to_share(run, share=0.95):
+    """Start of the first warm-up window serving at least `share` of the run's measured rate: a
+    reading of the warm-up that does not wait for two windows to agree. None if no window did."""
+    for rps, start in zip(run["warmup_rps"], run["warmup_start_s"]):
+        if rps >= share * run["rps"]:
+            return start
+    return None
+
+
 def label(variant):
     return f"{variant} ({DESCRIPTION[variant]})" if variant in DESCRIPTION else variant
 
@@ -262,6 +271,23 @@ def main(argv):
         for other in others:
             print(f"| {other} | {fmt_ratio(paired_ratios(by_round, TRACELET, other, 'rps'), rng)} "
                   f"| {fmt_difference(paired_differences(by_round, TRACELET, other, 'cpu_us'), rng)} |")
+
+    warmed = [v for v in present if any(r["warmup_rps"] for r in runs if r["variant"] == v)]
+    if warmed:
+        print("\nWarm-up, a second reading: the start of the first warm-up window (5 s each, from a "
+              "cold JVM) that served at least 95% of the rate the run then measured; median over "
+              "rounds, then each round's (`—`: no warm-up window got there):\n")
+        print("| variant | reached 95% (median s) | per round (s) |")
+        print("| --- | --- | --- |")
+        for variant in warmed:
+            mine = sorted((r for r in runs if r["variant"] == variant), key=lambda r: r["round"])
+            times = [time_to_share(r) for r in mine]
+            known = [t for t in times if t is not None]
+            median = f"{statistics.median(known):.1f}" if known else "—"
+            if len(known) < len(times) and known:
+                median = f"≥ {median}"
+            each = ", ".join("—" if t is None else f"{t:.0f}" for t in times)
+            print(f"| {variant} | {median} | {each} |")
 
     first = min(by_round)
     curves = [by_round[first][v] for v in present if v in by_round[first]]
