@@ -174,6 +174,17 @@ def time_to_share(run, share=0.95):
     return None
 
 
+def print_pair(by_round, rng, variant, reference, title):
+    """One variant against another, paired per round: throughput ratio and CPU difference."""
+    print(f"\n{title}, paired per round as above:\n")
+    print(f"| throughput {variant} / {reference} "
+          f"| server CPU µs/request {variant} − {reference} | rounds |")
+    print("| --- | --- | --- |")
+    cpu = paired_differences(by_round, variant, reference, "cpu_us")
+    print(f"| {fmt_ratio(paired_ratios(by_round, variant, reference, 'rps'), rng)} "
+          f"| {fmt_difference(cpu, rng)} | {len(cpu)} |")
+
+
 def label(variant):
     return f"{variant} ({DESCRIPTION[variant]})" if variant in DESCRIPTION else variant
 
@@ -239,25 +250,15 @@ def main(argv):
                   f"| {len(cpu)} |")
 
     if BARE in present and FLOOR in present:
-        print(f"\nTracelet's core against the floor: `{BARE}` (trace context, request ID and server "
-              f"span with Tracelet's attributes, every optional feature off) against `{FLOOR}` (a "
-              "server span with three attributes on the same SDK set-up), paired per round as "
-              "above:\n")
-        print(f"| throughput {BARE} / {FLOOR} | server CPU µs/request {BARE} − {FLOOR} | rounds |")
-        print("| --- | --- | --- |")
-        cpu = paired_differences(by_round, BARE, FLOOR, "cpu_us")
-        print(f"| {fmt_ratio(paired_ratios(by_round, BARE, FLOOR, 'rps'), rng)} "
-              f"| {fmt_difference(cpu, rng)} | {len(cpu)} |")
-
+        print_pair(by_round, rng, BARE, FLOOR,
+                   f"Tracelet's core against the floor: `{BARE}` (trace context, request ID and "
+                   f"server span with Tracelet's attributes, every optional feature off) against "
+                   f"`{FLOOR}` (a server span with three attributes on the same SDK set-up)")
     if CONTROL in present:
-        print(f"\nThe response headers with no tracer: `{CONTROL}` (a filter writing the same two "
-              "headers, no tracing) against `none`, paired per round; compare with "
-              "`tracelet-no-headers` above:\n")
-        print(f"| throughput {CONTROL} / none | server CPU µs/request {CONTROL} − none | rounds |")
-        print("| --- | --- | --- |")
-        cpu = paired_differences(by_round, CONTROL, BASELINE, "cpu_us")
-        print(f"| {fmt_ratio(paired_ratios(by_round, CONTROL, BASELINE, 'rps'), rng)} "
-              f"| {fmt_difference(cpu, rng)} | {len(cpu)} |")
+        print_pair(by_round, rng, CONTROL, BASELINE,
+                   f"The response headers with no tracer: `{CONTROL}` (a filter writing the same "
+                   "two headers, no tracing) against `none`; compare with `tracelet-no-headers` "
+                   "above")
 
     others = [v for v in present
               if v not in (BASELINE, TRACELET, CONTROL) and v not in FEATURE]

@@ -70,8 +70,8 @@ import org.eclipse.jetty.server.ServerConnector;
  *       watch.
  *   <li>The servers of section 1 over loopback TCP, counting the server's threads only (the
  *       client's own parse of the response excluded), through the path a real connection takes; for
- *       Tracelet also its bytes on the request thread, split out as in section 1 (those do not move
- *       between runs, where the whole server's do by up to a few hundred bytes).
+ *       Tracelet also its bytes on the request thread, split out as in section 1 (those move by a
+ *       few bytes between runs at most, where the whole server's do by up to a few hundred).
  * </ol>
  */
 public final class AllocationBreakdown {

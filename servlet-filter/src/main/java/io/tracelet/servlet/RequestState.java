@@ -53,8 +53,10 @@ final class RequestState extends CapturedHeaders
   // closed when the request ends, before the handler records the outcome.
   private DisconnectDetector.Watch watch = DisconnectDetector.Watch.NONE;
   // The client address and server name and port, when the container keeps them (null: the
-  // servlet API is asked). Set by begin(), before the handler reads them.
+  // servlet API is asked). Looked up on the first read, on the request thread: only a span of our
+  // own reads them, so an excluded or joined request does not look them up at all.
   private RequestFacts facts;
+  private boolean factsLookedUp;
 
   private RequestState(
       ServerTracing handler,
@@ -80,7 +82,6 @@ final class RequestState extends CapturedHeaders
       HttpServletResponse response) {
     RequestState state = new RequestState(handler, headers, request, response);
     headers.read(request, handler.headerIndex(), state);
-    state.facts = headers.facts(request);
     Exchange exchange = handler.begin(state, state);
     if (exchange == null) {
       return null;
@@ -267,21 +268,29 @@ final class RequestState extends CapturedHeaders
     return request.getScheme();
   }
 
+  private RequestFacts facts() {
+    if (!factsLookedUp) {
+      facts = headers.facts(request);
+      factsLookedUp = true;
+    }
+    return facts;
+  }
+
   @Override
   public String serverAddress() {
-    RequestFacts f = facts;
+    RequestFacts f = facts();
     return f != null ? f.serverName() : request.getServerName();
   }
 
   @Override
   public int serverPort() {
-    RequestFacts f = facts;
+    RequestFacts f = facts();
     return f != null ? f.serverPort() : request.getServerPort();
   }
 
   @Override
   public String clientAddress() {
-    RequestFacts f = facts;
+    RequestFacts f = facts();
     return f != null ? f.clientAddress() : request.getRemoteAddr();
   }
 
